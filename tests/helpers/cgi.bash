@@ -1,0 +1,220 @@
+# cgi.bash: run the built program as a web server would (RFC 3875), with
+# no server: a clean environment, the body on stdin, output parsed.
+#
+#   cgi_call --token "$tok" --body '{"deviceId":"d1"}'
+#   assert_status 200
+#   assert_json .session.userId "$user"
+#   assert_header Cache-Control '^no-store$'
+#
+# After cgi_call: $http_status (from "Status:", 200 when absent),
+# $http_headers (one per line, CR stripped), $http_body, $cgi_stderr,
+# $cgi_exit, and $output = $http_body for bats-assert's assert_output.
+#
+# Configuration: the array cgi_env (NAME=VALUE words) goes into every call
+# of a test. When a test or its file's setup() has not set it, cgi_call
+# uses cgi_env_defaults: workflow id, CLERK_JWT_KEY_FILE=$KEY_PUB,
+# CHATKIT_DATABASE_URL from pg_start, and an empty CHATKIT_CONFIG file, so
+# no stray configuration file is read.
+
+CGI_TIMEOUT=${CGI_TIMEOUT:-30}
+CGI_WORKFLOW_ID=${CGI_WORKFLOW_ID:-wf_test}
+
+# cgi_env_defaults: set cgi_env to the defaults described above.
+cgi_env_defaults() {
+	local conf=${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}/chatkit-empty.conf
+	[[ -e $conf ]] || : >"$conf"
+	cgi_env=(
+		"CHATKIT_WORKFLOW_ID=$CGI_WORKFLOW_ID"
+		"CHATKIT_CONFIG=$conf"
+	)
+	[[ -z ${KEY_PUB:-} ]] || cgi_env+=("CLERK_JWT_KEY_FILE=$KEY_PUB")
+	[[ -z ${CHATKIT_DATABASE_URL:-} ]] ||
+		cgi_env+=("CHATKIT_DATABASE_URL=$CHATKIT_DATABASE_URL")
+}
+
+# cgi_call [OPTIONS] [NAME=VALUE...]
+#   -X, --method M    REQUEST_METHOD (default POST)
+#   -d, --body TEXT   request body on stdin, with CONTENT_LENGTH and
+#                     CONTENT_TYPE=application/json (override by NAME=VALUE)
+#   --body-file FILE  the same, from a file
+#   -t, --token TOK   HTTP_AUTHORIZATION="Bearer TOK"
+#   -u, --unset NAME  leave NAME out of the environment (from any source)
+#   NAME=VALUE        add or override one variable
+# Fails the test when the program exits non-zero, runs longer than
+# $CGI_TIMEOUT seconds, or (CGI_VALGRIND=1) valgrind reports an error.
+cgi_call() {
+	local method=POST body_file= name
+	local -A env=()
+	local -a unset_names=() order=()
+
+	[[ -x $CGI ]] || die "CGI binary not built or not executable: $CGI" || return
+	declare -p cgi_env >/dev/null 2>&1 || cgi_env_defaults
+
+	env[GATEWAY_INTERFACE]=CGI/1.1
+	env[SERVER_PROTOCOL]=HTTP/1.1
+	env[SERVER_SOFTWARE]=bats-cgi
+	env[SERVER_NAME]=127.0.0.1
+	env[SERVER_PORT]=80
+	env[REMOTE_ADDR]=127.0.0.1
+	env[SCRIPT_NAME]=/api/chatkit/session
+	env[REQUEST_URI]=/api/chatkit/session
+	env[QUERY_STRING]=
+	local kv
+	for kv in "${cgi_env[@]}"; do
+		env[${kv%%=*}]=${kv#*=}
+	done
+
+	while (($#)); do
+		case $1 in
+		-X | --method) method=$2; shift ;;
+		-d | --body)
+			body_file=$(mktemp "${BATS_TEST_TMPDIR:-/tmp}/body.XXXXXX")
+			printf '%s' "$2" >"$body_file"
+			shift
+			;;
+		--body-file) body_file=$2; shift ;;
+		-t | --token) env[HTTP_AUTHORIZATION]="Bearer $2"; shift ;;
+		-u | --unset) unset_names+=("$2"); shift ;;
+		[A-Za-z_]*=*) kv=$1; env[${kv%%=*}]=${kv#*=} ;;
+		*) die "cgi_call: cannot read argument '$1'"; return ;;
+		esac
+		shift
+	done
+	env[REQUEST_METHOD]=$method
+	if [[ -n $body_file ]]; then
+		[[ -n ${env[CONTENT_LENGTH]+set} ]] ||
+			env[CONTENT_LENGTH]=$(stat -c %s "$body_file")
+		[[ -n ${env[CONTENT_TYPE]+set} ]] ||
+			env[CONTENT_TYPE]=application/json
+	fi
+	for name in "${unset_names[@]}"; do
+		unset 'env[$name]'
+	done
+
+	local -a envargs=() wrap=()
+	for name in "${!env[@]}"; do
+		envargs+=("$name=${env[$name]}")
+	done
+	if [[ ${CGI_VALGRIND:-0} == 1 ]]; then
+		wrap=("$(command -v valgrind)" --error-exitcode=99
+			--leak-check=full --errors-for-leak-kinds=definite -q)
+	fi
+
+	local out err
+	out=$(mktemp "${BATS_TEST_TMPDIR:-/tmp}/cgi-out.XXXXXX")
+	err=$(mktemp "${BATS_TEST_TMPDIR:-/tmp}/cgi-err.XXXXXX")
+	cgi_exit=0
+	timeout -k 5 "$CGI_TIMEOUT" env -i "${envargs[@]}" "${wrap[@]}" "$CGI" \
+		<"${body_file:-/dev/null}" >"$out" 2>"$err" || cgi_exit=$?
+
+	_cgi_parse "$out"
+	cgi_stderr=$(<"$err")
+	output=$http_body
+
+	# What ran and what came back; bats shows it only when a test fails.
+	printf '# $ %s %s\n' "$method" "${CGI##*/}"
+	printf '#   %s\n' "${envargs[@]}" | LC_ALL=C sort | sed 's/\(Bearer [^ ]\{24\}\)[^ ]*/\1.../'
+	[[ -z $body_file ]] || printf '#   body: %.300s\n' "$(<"$body_file")"
+	printf '# -> exit %s, status %s\n' "$cgi_exit" "$http_status"
+	printf '%s\n' "$http_headers" | sed 's/^/#   /'
+	printf '#   %s\n' "$http_body"
+	[[ -z $cgi_stderr ]] || printf '%s\n' "$cgi_stderr" | sed 's/^/# stderr: /'
+
+	case $cgi_exit in
+	0) ;;
+	124 | 137) die "$CGI ran longer than $CGI_TIMEOUT s" ;;
+	99) die "valgrind reported errors (see stderr above)" ;;
+	*) die "$CGI exited with status $cgi_exit" ;;
+	esac
+}
+
+# _cgi_parse FILE: split CGI output into headers and body.
+_cgi_parse() {
+	local line in_body=0 body=
+	http_headers=
+	http_status=200
+	while IFS= read -r line || [[ -n $line ]]; do
+		if ((in_body)); then
+			body+=$line$'\n'
+			continue
+		fi
+		line=${line%$'\r'}
+		if [[ -z $line ]]; then
+			in_body=1
+			continue
+		fi
+		http_headers+=$line$'\n'
+		if [[ ${line,,} =~ ^status:[[:space:]]*([0-9]{3}) ]]; then
+			http_status=${BASH_REMATCH[1]}
+		fi
+	done <"$1"
+	http_headers=${http_headers%$'\n'}
+	http_body=${body%$'\n'}
+	((in_body)) || http_status=malformed
+}
+
+# header_value NAME: the value of the first header NAME (any case).
+header_value() {
+	local line name want=${1,,}
+	while IFS= read -r line; do
+		name=${line%%:*}
+		[[ ${name,,} == "$want" && $line == *:* ]] || continue
+		line=${line#*:}
+		line=${line#"${line%%[![:space:]]*}"}
+		printf '%s\n' "$line"
+		return 0
+	done <<<"$http_headers"
+	return 1
+}
+
+# assert_status CODE: the last cgi_call answered CODE.
+assert_status() {
+	assert "$1" == "$http_status" "HTTP status (body: $http_body)"
+}
+
+# assert_header NAME REGEX: header NAME is present and its value matches.
+assert_header() {
+	local v
+	if ! v=$(header_value "$1"); then
+		batslib_print_kv_single_or_multi 8 'header' "$1" \
+			'headers' "$http_headers" |
+			batslib_decorate 'header missing' | fail
+		return
+	fi
+	assert "$2" =~ "$v" "header $1"
+}
+
+# refute_header NAME: header NAME is absent.
+refute_header() {
+	local v
+	if v=$(header_value "$1"); then
+		batslib_print_kv_single_or_multi 8 'header' "$1" 'value' "$v" |
+			batslib_decorate 'header should be absent' | fail
+	fi
+}
+
+# json_field FILTER: jq -r FILTER applied to the last response body.
+json_field() {
+	jq -r "$1" <<<"$http_body"
+}
+
+# assert_json FILTER EXPECTED: the body is JSON and FILTER gives EXPECTED.
+assert_json() {
+	local v
+	if ! v=$(jq -r "$1" <<<"$http_body" 2>&1); then
+		batslib_print_kv_single_or_multi 8 'filter' "$1" \
+			'body' "$http_body" 'jq' "$v" |
+			batslib_decorate 'body is not JSON' | fail
+		return
+	fi
+	assert "$2" == "$v" "JSON $1"
+}
+
+# assert_error STATUS TITLE [MESSAGE-REGEX]: an error response of that
+# shape: status, {"error": TITLE, "message": ...}.
+assert_error() {
+	assert_status "$1"
+	assert_json .error "$2"
+	assert_json '.message | type' string
+	[[ -z ${3:-} ]] || assert "$3" =~ "$(json_field .message)" "JSON .message"
+}
