@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c: the settings table, the CHATKIT_CONFIG file, value checks */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "keys.h"
+#include "log.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/usr/local/etc"
+#endif
+
+#define CONFIG_DEFAULT_FILE SYSCONFDIR "/chatkit-session.conf"
+#define CONFIG_FILE_MAX (64 * 1024) /* bytes in the config file */
+#define CONFIG_LINE_MAX (16 * 1024) /* bytes in one line of it */
+#define CONFIG_VALUE_MAX (16 * 1024) /* bytes in one value, env or file */
+#define DEFAULT_THRESHOLD 3600
+
+enum setting_type {
+	T_STRING,
+	T_SECONDS,
+	T_LIST,
+};
+
+struct setting {
+	const char *name;
+	enum setting_type type;
+	const char *def; /* default, parsed like user input; NULL: none */
+	size_t off;	 /* where in struct config */
+	long min, max;	 /* T_SECONDS bounds */
+	int secret;	 /* never logged */
+};
+
+#define OFF(m) offsetof(struct config, m)
+
+static const struct setting settings[] = {
+	{"CHATKIT_WORKFLOW_ID", T_STRING, NULL, OFF(workflow_id), 0, 0, 0},
+	{"CHATKIT_DATABASE_URL", T_STRING, NULL, OFF(database_url), 0, 0, 1},
+	{"CLERK_JWT_KEY", T_STRING, NULL, OFF(jwt_key), 0, 0, 1},
+	{"CLERK_JWT_KEY_FILE", T_STRING, NULL, OFF(jwt_key_file), 0, 0, 0},
+	{"CLERK_JWKS_FILE", T_STRING, NULL, OFF(jwks_file), 0, 0, 0},
+	{"CLERK_AUTHORIZED_PARTIES", T_LIST, NULL, OFF(parties), 0, 0, 0},
+	{"CLERK_ISSUER", T_STRING, NULL, OFF(issuer), 0, 0, 0},
+	{"CLERK_CLOCK_SKEW", T_SECONDS, "5", OFF(clock_skew), 0, 86400, 0},
+	{"CHATKIT_SESSION_TTL", T_SECONDS, "86400", OFF(session_ttl), 1,
+	    315360000, 0},
+	{"CHATKIT_REFRESH_THRESHOLD", T_SECONDS, NULL, OFF(refresh_threshold),
+	    0, 315360000, 0},
+	{"CHATKIT_ALLOWED_ROLES", T_LIST, NULL, OFF(roles), 0, 0, 0},
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+struct file_values {
+	char *value[NSETTINGS]; /* owned copies of the file's values */
+	struct err *e;
+	int failed;
+};
+
+static char *
+xstrdup(const char *s, struct err *e)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		err_set(e, "config: strdup failed");
+	return p;
+}
+
+static int
+setting_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Trims blanks in place at both ends; returns the new start. */
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+			      end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+/*
+ * Walks "KEY=VALUE" lines of text[0..len): blank lines and lines starting
+ * with '#' are skipped; blanks around key and value are trimmed; matching
+ * quotes around the value are removed. Calls cb for each pair with
+ * strings that live until cb returns. A line without '=', an empty key, a
+ * NUL byte or a line over CONFIG_LINE_MAX is an error (false, e set).
+ */
+bool
+config_parse_text(const char *text, size_t len,
+    void (*cb)(const char *key, const char *value, void *arg), void *arg,
+    struct err *e)
+{
+	char *line = NULL, *key, *value, *eq;
+	size_t pos = 0, lineno = 0, n;
+	bool ok = false;
+
+	if ((line = malloc(CONFIG_LINE_MAX + 1)) == NULL) {
+		err_set(e, "config: malloc failed");
+		goto out;
+	}
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+
+		n = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
+		lineno++;
+		if (n > CONFIG_LINE_MAX) {
+			err_set(e, "config file line %zu is longer than %d bytes",
+			    lineno, CONFIG_LINE_MAX);
+			goto out;
+		}
+		if (memchr(text + pos, '\0', n) != NULL) {
+			err_set(e, "config file line %zu has a NUL byte", lineno);
+			goto out;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + (nl != NULL);
+
+		key = trim(line);
+		if (*key == '\0' || *key == '#')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL) {
+			err_set(e, "config file line %zu has no '='", lineno);
+			goto out;
+		}
+		*eq = '\0';
+		key = trim(key);
+		value = trim(eq + 1);
+		if (*key == '\0') {
+			err_set(e, "config file line %zu has no key", lineno);
+			goto out;
+		}
+		n = strlen(value);
+		if (n >= 2 && (value[0] == '"' || value[0] == '\'') &&
+		    value[n - 1] == value[0]) {
+			value[n - 1] = '\0';
+			value++;
+		}
+		cb(key, value, arg);
+	}
+	ok = true;
+out:
+	free(line);
+	return ok;
+}
+
+static void
+file_value(const char *key, const char *value, void *arg)
+{
+	struct file_values *fv = arg;
+	int i;
+
+	if ((i = setting_index(key)) < 0) {
+		log_warnx("config file: unknown setting %s ignored", key);
+		return;
+	}
+	free(fv->value[i]);
+	if ((fv->value[i] = strdup(value)) == NULL) {
+		err_set(fv->e, "config: strdup failed");
+		fv->failed = 1;
+	}
+}
+
+/*
+ * Reads a whole file of at most max bytes into a NUL-terminated malloc'd
+ * buffer (*len without the NUL). Returns NULL with e set on any failure.
+ */
+char *
+config_read_file(const char *path, size_t max, size_t *len, struct err *e)
+{
+	FILE *f = NULL;
+	char *buf = NULL, *ret = NULL;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		err_set(e, "cannot open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((buf = malloc(max + 1)) == NULL) {
+		err_set(e, "malloc(%zu) failed", max + 1);
+		goto out;
+	}
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f)) {
+		err_set(e, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (n > max) {
+		err_set(e, "%s is larger than %zu bytes", path, max);
+		goto out;
+	}
+	buf[n] = '\0';
+	*len = n;
+	ret = buf;
+	buf = NULL;
+out:
+	if (f != NULL)
+		fclose(f);
+	free(buf);
+	return ret;
+}
+
+/* Loads the file named by CHATKIT_CONFIG, or the default one if present. */
+static bool
+load_file(struct file_values *fv, struct err *e)
+{
+	const char *path = getenv("CHATKIT_CONFIG");
+	char *text = NULL;
+	size_t len;
+	bool ok = false;
+
+	if (path == NULL || *path == '\0') {
+		path = CONFIG_DEFAULT_FILE;
+		if (access(path, F_OK) != 0)
+			return true;
+	}
+	if ((text = config_read_file(path, CONFIG_FILE_MAX, &len, e)) == NULL)
+		goto out;
+	fv->e = e;
+	if (!config_parse_text(text, len, file_value, fv, e) || fv->failed) {
+		err_set(e, "config file %s is not valid", path);
+		goto out;
+	}
+	ok = true;
+out:
+	free(text);
+	return ok;
+}
+
+/* Strict decimal seconds in [min, max]; no sign, no blanks, no suffix. */
+static bool
+parse_seconds(const char *s, long min, long max, long *out)
+{
+	long v = 0;
+
+	if (*s == '\0' || strlen(s) > 12)
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (*s - '0');
+	}
+	if (v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Splits on commas, trims each entry, drops empty ones. */
+static bool
+parse_list(const char *s, struct config_list *l, struct err *e)
+{
+	char *copy = NULL, *tok, *save = NULL, *item;
+	bool ok = false;
+
+	if ((copy = xstrdup(s, e)) == NULL)
+		goto out;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		item = trim(tok);
+		if (*item == '\0')
+			continue;
+		if (l->n == CONFIG_LIST_MAX) {
+			err_set(e, "more than %d entries", CONFIG_LIST_MAX);
+			goto out;
+		}
+		if ((l->item[l->n] = xstrdup(item, e)) == NULL)
+			goto out;
+		l->n++;
+	}
+	ok = true;
+out:
+	free(copy);
+	return ok;
+}
+
+/* CLERK_JWT_KEY may hold the PEM on one line with literal "\n". */
+static void
+unescape_newlines(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r != '\0') {
+		if (r[0] == '\\' && r[1] == 'n') {
+			*w++ = '\n';
+			r += 2;
+		} else
+			*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+/* Records the client-safe sentence; the log reason is already in e. */
+static bool
+fail(struct config *cfg, const char *public_msg)
+{
+	snprintf(cfg->public_msg, sizeof(cfg->public_msg), "%s", public_msg);
+	cfg->ok = false;
+	return false;
+}
+
+static bool
+load_keys(struct config *cfg, struct err *e)
+{
+	struct err ke = {{0}};
+	char *text = NULL;
+	size_t len;
+
+	if (cfg->jwt_key != NULL) {
+		unescape_newlines(cfg->jwt_key);
+		cfg->keys = keys_from_pem(cfg->jwt_key, strlen(cfg->jwt_key),
+		    &ke);
+	} else if (cfg->jwt_key_file != NULL) {
+		text = config_read_file(cfg->jwt_key_file, KEYS_FILE_MAX, &len,
+		    &ke);
+		if (text != NULL)
+			cfg->keys = keys_from_pem(text, len, &ke);
+	} else if (cfg->jwks_file != NULL) {
+		text = config_read_file(cfg->jwks_file, KEYS_FILE_MAX, &len,
+		    &ke);
+		if (text != NULL)
+			cfg->keys = keys_from_jwks(text, len, &ke);
+	} else {
+		err_set(e, "no verification key: set CLERK_JWT_KEY, "
+			   "CLERK_JWT_KEY_FILE or CLERK_JWKS_FILE");
+		return fail(cfg,
+		    "Token verification key not configured (set CLERK_JWT_KEY, "
+		    "CLERK_JWT_KEY_FILE or CLERK_JWKS_FILE).");
+	}
+	free(text);
+	if (cfg->keys == NULL) {
+		err_set(e, "%s: %s",
+		    cfg->jwt_key != NULL	  ? "CLERK_JWT_KEY"
+		    : cfg->jwt_key_file != NULL ? "CLERK_JWT_KEY_FILE"
+						: "CLERK_JWKS_FILE",
+		    ke.msg);
+		return fail(cfg,
+		    "Token verification key is missing or unreadable.");
+	}
+	return true;
+}
+
+bool
+config_load(struct config *cfg, struct err *e)
+{
+	struct file_values fv;
+	const struct setting *s;
+	const char *v;
+	char msg[160];
+	size_t i;
+	bool ok = false, threshold_set = false;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(&fv, 0, sizeof(fv));
+	cfg->ok = false;
+
+	if (!load_file(&fv, e)) {
+		fail(cfg, "The configuration file cannot be read.");
+		goto out;
+	}
+	for (i = 0; i < NSETTINGS; i++) {
+		s = &settings[i];
+		v = getenv(s->name);
+		if (v == NULL || *v == '\0')
+			v = fv.value[i];
+		if (v != NULL && *v == '\0')
+			v = NULL;
+		if (v != NULL && strlen(v) > CONFIG_VALUE_MAX) {
+			err_set(e, "%s is longer than %d bytes", s->name,
+			    CONFIG_VALUE_MAX);
+			snprintf(msg, sizeof(msg), "Setting %s is invalid.",
+			    s->name);
+			fail(cfg, msg);
+			goto out;
+		}
+		if (s->off == OFF(refresh_threshold))
+			threshold_set = v != NULL;
+		if (v == NULL)
+			v = s->def;
+		if (v == NULL)
+			continue;
+		switch (s->type) {
+		case T_STRING:
+			if ((*(char **)((char *)cfg + s->off) = xstrdup(v, e)) ==
+			    NULL) {
+				fail(cfg, "Out of memory.");
+				goto out;
+			}
+			break;
+		case T_SECONDS:
+			if (!parse_seconds(v, s->min, s->max,
+				(long *)((char *)cfg + s->off))) {
+				if (s->secret)
+					err_set(e, "%s is not valid", s->name);
+				else
+					err_set(e,
+					    "%s=\"%s\" is not a whole number "
+					    "of seconds in %ld..%ld",
+					    s->name, v, s->min, s->max);
+				snprintf(msg, sizeof(msg),
+				    "Setting %s is invalid.", s->name);
+				fail(cfg, msg);
+				goto out;
+			}
+			break;
+		case T_LIST:
+			if (!parse_list(v,
+				(struct config_list *)((char *)cfg + s->off),
+				e)) {
+				snprintf(msg, sizeof(msg),
+				    "Setting %s is invalid.", s->name);
+				fail(cfg, msg);
+				goto out;
+			}
+			break;
+		}
+	}
+	cfg->roles_set = cfg->roles.n > 0;
+
+	if (cfg->workflow_id == NULL) {
+		err_set(e, "CHATKIT_WORKFLOW_ID is not set");
+		fail(cfg,
+		    "ChatKit workflow ID not configured (set "
+		    "CHATKIT_WORKFLOW_ID).");
+		goto out;
+	}
+	if (!threshold_set) {
+		/* The default must not contradict a short TTL the user set. */
+		cfg->refresh_threshold = cfg->session_ttl > DEFAULT_THRESHOLD
+		    ? DEFAULT_THRESHOLD
+		    : cfg->session_ttl / 2;
+	} else if (cfg->refresh_threshold >= cfg->session_ttl) {
+		err_set(e,
+		    "CHATKIT_REFRESH_THRESHOLD (%ld) must be below "
+		    "CHATKIT_SESSION_TTL (%ld)",
+		    cfg->refresh_threshold, cfg->session_ttl);
+		fail(cfg, "Setting CHATKIT_REFRESH_THRESHOLD is invalid.");
+		goto out;
+	}
+	if (!load_keys(cfg, e))
+		goto out;
+	cfg->ok = true;
+	ok = true;
+out:
+	for (i = 0; i < NSETTINGS; i++)
+		free(fv.value[i]);
+	return ok;
+}
+
+static void
+list_free(struct config_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->item[i]);
+	l->n = 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	free(cfg->workflow_id);
+	free(cfg->database_url);
+	if (cfg->jwt_key != NULL)
+		explicit_bzero(cfg->jwt_key, strlen(cfg->jwt_key));
+	free(cfg->jwt_key);
+	free(cfg->jwt_key_file);
+	free(cfg->jwks_file);
+	free(cfg->issuer);
+	list_free(&cfg->parties);
+	list_free(&cfg->roles);
+	keys_free(cfg->keys);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: settings from the environment over the CHATKIT_CONFIG file */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct keyset;
+
+#define CONFIG_LIST_MAX 32 /* entries in a comma-separated setting */
+
+struct config_list {
+	char *item[CONFIG_LIST_MAX];
+	size_t n;
+};
+
+struct config {
+	char *workflow_id;   /* CHATKIT_WORKFLOW_ID, NULL when unset */
+	char *database_url;  /* CHATKIT_DATABASE_URL, NULL: libpq env */
+	char *jwt_key;	     /* CLERK_JWT_KEY (secret) */
+	char *jwt_key_file;  /* CLERK_JWT_KEY_FILE */
+	char *jwks_file;     /* CLERK_JWKS_FILE */
+	char *issuer;	     /* CLERK_ISSUER */
+	struct config_list parties; /* CLERK_AUTHORIZED_PARTIES */
+	struct config_list roles;   /* CHATKIT_ALLOWED_ROLES; n == 0: all */
+	long clock_skew;	    /* seconds */
+	long session_ttl;	    /* seconds */
+	long refresh_threshold;	    /* seconds */
+	struct keyset *keys;	    /* loaded verification keys */
+	bool roles_set;		    /* CHATKIT_ALLOWED_ROLES given */
+	bool ok;		    /* false: every request gets 500 */
+	char public_msg[160];	    /* client-safe sentence when !ok */
+};
+
+/*
+ * Fills cfg from getenv() and the config file, parses and checks every
+ * value and loads the key. Returns false (cfg->ok false, cfg->public_msg
+ * and e set) on any configuration error; cfg is usable for config_free
+ * either way.
+ */
+bool config_load(struct config *cfg, struct err *e);
+void config_free(struct config *cfg);
+
+/* Parses "KEY=VALUE" text (the file's body) for the fuzzer and tests. */
+bool config_parse_text(const char *text, size_t len,
+    void (*cb)(const char *key, const char *value, void *arg), void *arg,
+    struct err *e);
+
+/* Reads a file of at most max bytes, NUL-terminated; caller frees. */
+char *config_read_file(const char *path, size_t max, size_t *len,
+    struct err *e);
+
+#endif

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/* handler.c: the order of checks, and the success body */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "handler.h"
+#include "jsonstrict.h"
+#include "log.h"
+#include "store.h"
+#include "token.h"
+
+#define METADATA_DEPTH_MAX 64
+
+/* {"session": {...}} as text, or NULL when memory runs out. */
+static char *
+success_body(const struct session *s)
+{
+	json_object *root = NULL, *obj = NULL, *meta = NULL;
+	const char *text;
+	char *out = NULL;
+
+	meta = json_parse_strict(s->metadata, strlen(s->metadata),
+	    METADATA_DEPTH_MAX);
+	if (meta == NULL && (meta = json_object_new_object()) == NULL)
+		goto out;
+	if ((root = json_object_new_object()) == NULL ||
+	    (obj = json_object_new_object()) == NULL)
+		goto out;
+	if (json_object_object_add(obj, "chatKitSessionId",
+		json_object_new_string(s->token)) != 0 ||
+	    json_object_object_add(obj, "deviceId",
+		json_object_new_string(s->device_id)) != 0 ||
+	    json_object_object_add(obj, "userId",
+		json_object_new_string(s->user_id)) != 0 ||
+	    json_object_object_add(obj, "workflowId",
+		json_object_new_string(s->workflow_id)) != 0 ||
+	    json_object_object_add(obj, "createdAt",
+		json_object_new_string(s->created_at)) != 0 ||
+	    json_object_object_add(obj, "expiresAt",
+		json_object_new_string(s->expires_at)) != 0)
+		goto out;
+	if (json_object_object_add(obj, "metadata", meta) != 0)
+		goto out;
+	meta = NULL; /* owned by obj now */
+	if (json_object_object_add(root, "session", obj) != 0)
+		goto out;
+	obj = NULL;
+	text = json_object_to_json_string_ext(root,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text != NULL)
+		out = strdup(text);
+out:
+	json_object_put(meta);
+	json_object_put(obj);
+	json_object_put(root);
+	return out;
+}
+
+/* Verifies the candidates in turn; the first that passes wins. */
+static enum status
+authenticate(const struct config *cfg, const struct request *req,
+    time_t now, struct principal *who, struct response *resp, struct err *e)
+{
+	char *cand[CREDENTIALS_MAX] = {NULL};
+	struct token_rules rules;
+	enum token_result first = TOK_OK, r;
+	enum cred_source src;
+	size_t n = 0, i;
+	enum status st = ST_UNAUTHORIZED;
+
+	src = request_credentials(req, cfg->parties.item, cfg->parties.n, cand,
+	    &n, e);
+	if (src == CRED_NONE) {
+		err_set(e, "no credentials");
+		snprintf(resp->message, sizeof(resp->message),
+		    "Sign in required: send a Clerk session token as "
+		    "Authorization: Bearer <token>.");
+		goto out;
+	}
+	if (src == CRED_BAD_HEADER) {
+		snprintf(resp->message, sizeof(resp->message),
+		    "The Authorization header must be \"Bearer <token>\".");
+		snprintf(resp->challenge, sizeof(resp->challenge),
+		    "Bearer realm=\"chatkit\", error=\"invalid_request\"");
+		goto out;
+	}
+	memset(&rules, 0, sizeof(rules));
+	rules.keys = cfg->keys;
+	rules.issuer = cfg->issuer;
+	rules.parties = cfg->parties.item;
+	rules.nparties = cfg->parties.n;
+	rules.skew = cfg->clock_skew;
+	rules.now = now;
+	for (i = 0; i < n; i++) {
+		struct err te = {{0}};
+
+		r = token_verify(cand[i], &rules, who, &te);
+		if (r == TOK_OK) {
+			st = ST_OK;
+			goto out;
+		}
+		if (i == 0) {
+			first = r;
+			err_set(e, "%s", te.msg);
+		}
+	}
+	snprintf(resp->message, sizeof(resp->message), "%s",
+	    token_result_message(first));
+	snprintf(resp->challenge, sizeof(resp->challenge),
+	    "Bearer realm=\"chatkit\", error=\"invalid_token\", "
+	    "error_description=\"%s\"",
+	    token_result_message(first));
+out:
+	for (i = 0; i < n; i++) {
+		if (cand[i] != NULL)
+			explicit_bzero(cand[i], strlen(cand[i]));
+		free(cand[i]);
+	}
+	return st;
+}
+
+enum status
+handle(const struct config *cfg, struct store *db, struct request *req,
+    time_t now, struct response *resp)
+{
+	struct err e = {{0}};
+	struct principal who;
+	struct body body;
+	struct session sess;
+	struct session_query q;
+	char msg[RESPONSE_MESSAGE_MAX];
+	enum status st;
+
+	memset(&who, 0, sizeof(who));
+	memset(&body, 0, sizeof(body));
+	memset(&sess, 0, sizeof(sess));
+	response_init(resp);
+
+	if (req->method == NULL || strcmp(req->method, "POST") != 0) {
+		err_set(&e, "method %.16s", req->method != NULL ? req->method
+								: "(none)");
+		st = ST_METHOD;
+		goto out;
+	}
+	if (!cfg->ok) {
+		err_set(&e, "configuration error");
+		response_error(resp, ST_CONFIG, cfg->public_msg);
+		st = ST_CONFIG;
+		goto out;
+	}
+	if ((st = req->length_status) != ST_OK) {
+		err_set(&e, "CONTENT_LENGTH is %s",
+		    st == ST_TOO_LARGE ? "over the limit" : "not a number");
+		if (st == ST_BAD_REQUEST)
+			snprintf(resp->message, sizeof(resp->message),
+			    "The Content-Length header is not valid.");
+		goto out;
+	}
+	if (req->content_length > 0 && !request_type_ok(req)) {
+		err_set(&e, "Content-Type %.64s", req->content_type != NULL
+						     ? req->content_type
+						     : "(none)");
+		st = ST_MEDIA_TYPE;
+		goto out;
+	}
+	if ((st = authenticate(cfg, req, now, &who, resp, &e)) != ST_OK)
+		goto out;
+	if ((st = request_read_body(req, &e)) != ST_OK)
+		goto out;
+	if ((st = request_parse_body(req->body, req->body_len, &body, &e)) !=
+	    ST_OK)
+		goto out;
+
+	memset(&q, 0, sizeof(q));
+	q.user_id = who.user_id;
+	q.device_id = body.device_id[0] != '\0' ? body.device_id : NULL;
+	q.metadata = body.metadata;
+	q.workflow_id = cfg->workflow_id;
+	q.ttl = cfg->session_ttl;
+	q.threshold = cfg->refresh_threshold;
+	q.roles = cfg->roles.item;
+	q.nroles = cfg->roles.n;
+	msg[0] = '\0';
+	st = store_acquire(db, &q, &sess, msg, sizeof(msg), &e);
+	if (st == ST_FORBIDDEN)
+		snprintf(resp->message, sizeof(resp->message), "%s", msg);
+	if (st != ST_OK)
+		goto out;
+	if ((resp->body = success_body(&sess)) == NULL) {
+		err_set(&e, "out of memory rendering the session");
+		st = ST_INTERNAL;
+		goto out;
+	}
+	resp->status = ST_OK;
+out:
+	if (st != ST_OK) {
+		char keep[RESPONSE_MESSAGE_MAX], chal[RESPONSE_MESSAGE_MAX];
+
+		/* response_error keeps a message authenticate() chose. */
+		snprintf(keep, sizeof(keep), "%s", resp->message);
+		snprintf(chal, sizeof(chal), "%s", resp->challenge);
+		response_error(resp, st, keep[0] != '\0' ? keep : NULL);
+		snprintf(resp->challenge, sizeof(resp->challenge), "%s", chal);
+		log_warnx("%d %s%s%s", response_code(st),
+		    e.msg[0] != '\0' ? e.msg : "error",
+		    who.user_id[0] != '\0' ? " user=" : "", who.user_id);
+	}
+	request_body_free(&body);
+	store_session_free(&sess);
+	return st;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* handler.h: one request in, one response out */
+#ifndef HANDLER_H
+#define HANDLER_H
+
+#include <time.h>
+
+#include "config.h"
+#include "request.h"
+#include "response.h"
+
+struct store;
+
+/*
+ * Answers req into resp in the order the contract implies: method,
+ * configuration, size, media type, token, body, database. Never exits,
+ * never writes to stdout, frees all it allocates, logs one line on stderr
+ * per failed request. db connects only when a request gets that far.
+ */
+enum status handle(const struct config *cfg, struct store *db,
+    struct request *req, time_t now, struct response *resp);
+
+#endif

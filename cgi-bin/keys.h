@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* keys.h: RSA public keys from PEM text or a JWKS document, by kid */
+#ifndef KEYS_H
+#define KEYS_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define KEYS_FILE_MAX (256 * 1024) /* bytes in a PEM or JWKS file */
+#define KEYS_MAX 16		   /* keys kept from one JWKS */
+#define KEY_BITS_MIN 2048
+
+struct keyset;
+
+struct key {
+	char *kid;	     /* NULL for a PEM key: it matches any kid */
+	char *pem;	     /* SubjectPublicKeyInfo PEM text, owned */
+	size_t pem_len;	     /* strlen(pem) */
+	void *pkey;	     /* EVP_PKEY *, owned */
+};
+
+/* Each returns a keyset the caller frees with keys_free, or NULL + e. */
+struct keyset *keys_from_pem(const char *text, size_t len, struct err *e);
+struct keyset *keys_from_jwks(const char *json, size_t len, struct err *e);
+
+/*
+ * The key for a token's kid (NULL: none in the header), borrowed from ks
+ * for as long as ks lives; NULL when no key fits.
+ */
+const struct key *keys_find(const struct keyset *ks, const char *kid);
+void keys_free(struct keyset *ks);
+
+#endif

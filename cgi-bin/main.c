@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c: process life: configuration once, one CGI request, exit 0 */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "handler.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+#include "store.h"
+
+static const char *
+env_lookup(const char *name, void *arg)
+{
+	(void)arg;
+	return getenv(name);
+}
+
+static ssize_t
+fd_read(void *arg, char *buf, size_t n)
+{
+	int fd = *(int *)arg;
+	ssize_t r;
+
+	do
+		r = read(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* the client is gone; nothing to tell */
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+int
+main(void)
+{
+	struct config cfg;
+	struct request req;
+	struct response resp;
+	struct store *db = NULL;
+	struct err e = {{0}};
+	char *out = NULL;
+	size_t len = 0;
+	int in_fd = STDIN_FILENO;
+
+	signal(SIGPIPE, SIG_IGN);
+	/* Configuration and keys are read before any byte of the request. */
+	if (!config_load(&cfg, &e))
+		log_warnx("configuration error: %s", e.msg);
+	if ((db = store_new(cfg.database_url)) == NULL) {
+		log_warnx("out of memory");
+		cfg.ok = false;
+	}
+	request_from_env(&req, env_lookup, NULL, fd_read, &in_fd);
+	handle(&cfg, db, &req, time(NULL), &resp);
+	if ((out = response_render(&resp, &len)) != NULL)
+		write_all(STDOUT_FILENO, out, len);
+	else
+		log_warnx("out of memory rendering the response");
+
+	free(out);
+	response_free(&resp);
+	request_free(&req);
+	store_free(db);
+	config_free(&cfg);
+	return 0;
+}

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/* request.c: CGI variables, bounded body, credentials and body shape */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "jsonstrict.h"
+#include "request.h"
+#include "token.h"
+
+#define ORIGIN_MAX 512 /* bytes of an origin we compare */
+
+/* CONTENT_LENGTH: plain digits, overflow-checked, compared to BODY_MAX. */
+static enum status
+parse_length(const char *s, size_t *out)
+{
+	size_t v = 0;
+
+	*out = 0;
+	if (s == NULL || *s == '\0')
+		return ST_OK;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return ST_BAD_REQUEST;
+		if (v > BODY_MAX)
+			continue; /* already too large; keep checking digits */
+		v = v * 10 + (size_t)(*s - '0');
+	}
+	if (v > BODY_MAX)
+		return ST_TOO_LARGE;
+	*out = v;
+	return ST_OK;
+}
+
+void
+request_from_env(struct request *req, request_lookup_fn lookup, void *arg,
+    request_read_fn rd, void *read_arg)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = lookup("REQUEST_METHOD", arg);
+	req->content_type = lookup("CONTENT_TYPE", arg);
+	req->authorization = lookup("HTTP_AUTHORIZATION", arg);
+	/* Apache's RewriteRule fallback renames it after an internal redirect. */
+	if (req->authorization == NULL)
+		req->authorization = lookup("REDIRECT_HTTP_AUTHORIZATION", arg);
+	req->cookie = lookup("HTTP_COOKIE", arg);
+	req->origin = lookup("HTTP_ORIGIN", arg);
+	req->referer = lookup("HTTP_REFERER", arg);
+	req->length_status =
+	    parse_length(lookup("CONTENT_LENGTH", arg), &req->content_length);
+	req->read = rd;
+	req->read_arg = read_arg;
+}
+
+void
+request_free(struct request *req)
+{
+	free(req->body);
+	req->body = NULL;
+}
+
+bool
+request_type_ok(const struct request *req)
+{
+	static const char want[] = "application/json";
+	const char *ct = req->content_type, *end;
+
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, want, sizeof(want) - 1) != 0)
+		return false;
+	end = ct + sizeof(want) - 1;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	return *end == '\0' || *end == ';';
+}
+
+/* Copies at most TOKEN_MAX + 1 bytes of s[0..len), so an overlong token
+ * still reads as overlong. */
+static char *
+copy_token(const char *s, size_t len)
+{
+	char *p;
+
+	if (len > TOKEN_MAX + 1)
+		len = TOKEN_MAX + 1;
+	if ((p = malloc(len + 1)) == NULL)
+		return NULL;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* The origin (scheme://host[:port]) that starts url, into out. */
+static bool
+url_origin(const char *url, char *out, size_t outsz)
+{
+	const char *p = strstr(url, "://");
+	size_t len;
+
+	if (p == NULL)
+		return false;
+	p += 3;
+	len = (size_t)(p - url) + strcspn(p, "/?#");
+	if (len >= outsz || len == (size_t)(p - url))
+		return false;
+	memcpy(out, url, len);
+	out[len] = '\0';
+	return true;
+}
+
+static bool
+origin_allowed(const struct request *req, char *const *parties, size_t n)
+{
+	char origin[ORIGIN_MAX];
+	size_t i;
+
+	if (req->origin != NULL) {
+		if (strlen(req->origin) >= sizeof(origin))
+			return false;
+		strcpy(origin, req->origin);
+	} else if (req->referer == NULL ||
+	    !url_origin(req->referer, origin, sizeof(origin)))
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcmp(origin, parties[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Session cookies from the Cookie header: "__session_<suffix>" ones first,
+ * in order, then "__session". Names match exactly; quotes are removed.
+ */
+static bool
+session_cookies(const char *h, char *out[CREDENTIALS_MAX], size_t *n)
+{
+	static const char name[] = "__session";
+	const char *p = h, *nm, *eq, *val, *end;
+	const char *plain = NULL;
+	size_t plain_len = 0, nlen, vlen;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		nm = p;
+		end = p + strcspn(p, ";");
+		p = *end != '\0' ? end + 1 : end;
+		if ((eq = memchr(nm, '=', (size_t)(end - nm))) == NULL)
+			continue;
+		nlen = (size_t)(eq - nm);
+		while (nlen > 0 && (nm[nlen - 1] == ' ' || nm[nlen - 1] == '\t'))
+			nlen--;
+		val = eq + 1;
+		while (val < end && (*val == ' ' || *val == '\t'))
+			val++;
+		vlen = (size_t)(end - val);
+		while (vlen > 0 && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t'))
+			vlen--;
+		if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"')
+			val++, vlen -= 2;
+		if (nlen < sizeof(name) - 1 ||
+		    memcmp(nm, name, sizeof(name) - 1) != 0 || vlen == 0)
+			continue;
+		if (nlen == sizeof(name) - 1) {
+			if (plain == NULL)
+				plain = val, plain_len = vlen;
+			continue;
+		}
+		if (nm[sizeof(name) - 1] != '_' || nlen == sizeof(name))
+			continue;
+		if (*n == CREDENTIALS_MAX - (plain != NULL))
+			continue;
+		if ((out[*n] = copy_token(val, vlen)) == NULL)
+			return false;
+		(*n)++;
+	}
+	if (plain != NULL && *n < CREDENTIALS_MAX) {
+		if ((out[*n] = copy_token(plain, plain_len)) == NULL)
+			return false;
+		(*n)++;
+	}
+	return true;
+}
+
+enum cred_source
+request_credentials(const struct request *req, char *const *parties,
+    size_t nparties, char *out[CREDENTIALS_MAX], size_t *n, struct err *e)
+{
+	const char *a = req->authorization, *tok;
+	size_t len;
+
+	*n = 0;
+	if (a != NULL && *a != '\0') {
+		while (*a == ' ' || *a == '\t')
+			a++;
+		if (strncasecmp(a, "Bearer", 6) != 0 ||
+		    (a[6] != ' ' && a[6] != '\t')) {
+			err_set(e, "Authorization is not a Bearer credential");
+			return CRED_BAD_HEADER;
+		}
+		tok = a + 6;
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		len = strnlen(tok, TOKEN_MAX + 2);
+		while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+			len--;
+		if (len == 0) {
+			err_set(e, "Authorization: Bearer with no token");
+			return CRED_BAD_HEADER;
+		}
+		if ((out[0] = copy_token(tok, len)) == NULL) {
+			err_set(e, "malloc failed");
+			return CRED_NONE;
+		}
+		*n = 1;
+		return CRED_HEADER;
+	}
+	if (req->cookie == NULL || nparties == 0 ||
+	    !origin_allowed(req, parties, nparties))
+		return CRED_NONE;
+	if (!session_cookies(req->cookie, out, n)) {
+		err_set(e, "malloc failed");
+		return CRED_NONE;
+	}
+	return *n > 0 ? CRED_COOKIE : CRED_NONE;
+}
+
+enum status
+request_read_body(struct request *req, struct err *e)
+{
+	size_t len = req->content_length, got = 0;
+	char *buf = NULL;
+	ssize_t r;
+	enum status st = ST_INTERNAL;
+
+	if (len > BODY_MAX)
+		return ST_TOO_LARGE;
+	if ((buf = malloc(len + 1)) == NULL) {
+		err_set(e, "body: malloc(%zu) failed", len + 1);
+		goto out;
+	}
+	while (got < len) {
+		r = req->read(req->read_arg, buf + got, len - got);
+		if (r <= 0) {
+			err_set(e, "body: short read, %zu of CONTENT_LENGTH %zu",
+			    got, len);
+			st = ST_BAD_REQUEST;
+			goto out;
+		}
+		got += (size_t)r;
+	}
+	buf[len] = '\0';
+	req->body = buf; /* ownership moves */
+	req->body_len = len;
+	buf = NULL;
+	st = ST_OK;
+out:
+	free(buf);
+	return st;
+}
+
+static bool
+device_id_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 1 || len > DEVICE_ID_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == '.' || c == '_' ||
+			c == ':' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* PostgreSQL's jsonb cannot hold U+0000: refuse it anywhere inside. */
+static bool
+no_nul(json_object *o)
+{
+	size_t i, n;
+
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		return memchr(json_object_get_string(o), '\0',
+			   (size_t)json_object_get_string_len(o)) == NULL;
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++)
+			if (!no_nul(json_object_array_get_idx(o, i)))
+				return false;
+		return true;
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (!no_nul(v))
+				return false;
+		}
+		return true;
+	}
+	default:
+		return true;
+	}
+}
+
+enum status
+request_parse_body(const char *text, size_t len, struct body *b,
+    struct err *e)
+{
+	json_object *root = NULL, *v;
+	enum status st = ST_BAD_REQUEST;
+	const char *s;
+
+	memset(b, 0, sizeof(*b));
+	if (len == 0)
+		return ST_OK;
+	if ((root = json_parse_strict(text, len, BODY_DEPTH_MAX)) == NULL) {
+		err_set(e, "body is not valid JSON (or nested over %d levels)",
+		    BODY_DEPTH_MAX);
+		goto out;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		err_set(e, "body is not a JSON object");
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "deviceId", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !device_id_ok(json_object_get_string(v),
+			(size_t)json_object_get_string_len(v))) {
+			err_set(e, "deviceId is not 1..%d of [A-Za-z0-9._:-]",
+			    DEVICE_ID_MAX);
+			goto out;
+		}
+		s = json_object_get_string(v);
+		memcpy(b->device_id, s, strlen(s) + 1);
+	}
+	if (json_object_object_get_ex(root, "metadata", &v)) {
+		if (!json_object_is_type(v, json_type_object)) {
+			err_set(e, "metadata is not an object");
+			goto out;
+		}
+		if (!no_nul(v)) {
+			err_set(e, "metadata holds a U+0000 character");
+			goto out;
+		}
+		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+		if (s == NULL || (b->metadata = strdup(s)) == NULL) {
+			err_set(e, "metadata: out of memory");
+			st = ST_INTERNAL;
+			goto out;
+		}
+	}
+	st = ST_OK;
+out:
+	json_object_put(root);
+	if (st != ST_OK)
+		request_body_free(b);
+	return st;
+}
+
+void
+request_body_free(struct body *b)
+{
+	free(b->metadata);
+	b->metadata = NULL;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* request.h: what the client sent, read once from the CGI environment */
+#ifndef REQUEST_H
+#define REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "response.h"
+
+#define BODY_MAX (64 * 1024) /* bytes of request body */
+#define DEVICE_ID_MAX 128    /* characters in deviceId */
+#define BODY_DEPTH_MAX 32    /* JSON nesting in the body */
+#define CREDENTIALS_MAX 4    /* session cookies tried */
+
+/* Reads up to n bytes: count, 0 at end of input, -1 on error. */
+typedef ssize_t (*request_read_fn)(void *arg, char *buf, size_t n);
+
+/* Looks a CGI variable up: borrowed value, NULL when unset. */
+typedef const char *(*request_lookup_fn)(const char *name, void *arg);
+
+struct request {
+	const char *method;	  /* REQUEST_METHOD; these borrow from */
+	const char *content_type; /* the lookup's storage, which lives */
+	const char *authorization; /* as long as the request */
+	const char *cookie;	  /* HTTP_COOKIE */
+	const char *origin;	  /* HTTP_ORIGIN */
+	const char *referer;	  /* HTTP_REFERER */
+	size_t content_length;	  /* parsed CONTENT_LENGTH, 0 when absent */
+	enum status length_status; /* ST_OK, ST_BAD_REQUEST, ST_TOO_LARGE */
+	request_read_fn read;	  /* body source */
+	void *read_arg;
+	char *body;		  /* after request_read_body, owned */
+	size_t body_len;
+};
+
+struct body {
+	char device_id[DEVICE_ID_MAX + 1]; /* "" when not given */
+	char *metadata;			   /* JSON object text or NULL, owned */
+};
+
+void request_from_env(struct request *, request_lookup_fn, void *arg,
+    request_read_fn, void *read_arg);
+void request_free(struct request *);
+
+/* True when a body of this Content-Type may be parsed as JSON. */
+bool request_type_ok(const struct request *);
+
+enum cred_source {
+	CRED_NONE,   /* nothing usable was sent */
+	CRED_HEADER, /* Authorization: Bearer */
+	CRED_COOKIE, /* __session cookie(s) from an authorized origin */
+	CRED_BAD_HEADER, /* Authorization present, not a Bearer token */
+};
+
+/*
+ * Collects candidate tokens: the Bearer token, or up to CREDENTIALS_MAX
+ * session cookies when the Origin/Referer is one of parties. Each out[i]
+ * is malloc'd (at most TOKEN_MAX + 1 bytes kept) and freed by the caller.
+ */
+enum cred_source request_credentials(const struct request *,
+    char *const *parties, size_t nparties, char *out[CREDENTIALS_MAX],
+    size_t *n, struct err *e);
+
+/* Reads exactly content_length bytes into req->body. */
+enum status request_read_body(struct request *, struct err *);
+
+/* Checks the body's shape and fills *b (zeroed first). */
+enum status request_parse_body(const char *text, size_t len, struct body *b,
+    struct err *e);
+void request_body_free(struct body *);
+
+#endif

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/* response.c: the only place that writes status lines, headers and errors */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "response.h"
+
+struct status_row {
+	int code;
+	const char *reason;  /* HTTP reason phrase and the JSON "error" */
+	const char *message; /* default sentence for the client */
+	const char *header;  /* extra header line, or NULL */
+};
+
+static const struct status_row statuses[ST__MAX] = {
+	{200, "OK", "", NULL}, /* ST_OK */
+	{400, "Bad Request", "The request body is not valid.",
+	    NULL}, /* ST_BAD_REQUEST */
+	{401, "Unauthorized", "A valid Clerk session token is required.",
+	    NULL}, /* ST_UNAUTHORIZED: challenge added below */
+	{403, "Forbidden", "Access denied.", NULL}, /* ST_FORBIDDEN */
+	{405, "Method Not Allowed", "Only POST is supported.",
+	    "Allow: POST"}, /* ST_METHOD */
+	{413, "Payload Too Large", "The request body is larger than 64 KiB.",
+	    NULL}, /* ST_TOO_LARGE */
+	{415, "Unsupported Media Type",
+	    "The request body must be sent as application/json.",
+	    NULL}, /* ST_MEDIA_TYPE */
+	{500, "Configuration Error", "The server is not configured correctly.",
+	    NULL}, /* ST_CONFIG */
+	{500, "Internal Server Error",
+	    "An unexpected error occurred. Please try again later.",
+	    NULL}, /* ST_INTERNAL */
+	{503, "Service Unavailable",
+	    "The session store is unavailable. Please try again shortly.",
+	    "Retry-After: 5"}, /* ST_UNAVAILABLE */
+};
+
+void
+response_init(struct response *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->status = ST_OK;
+}
+
+void
+response_free(struct response *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+/* Makes r an error response; message NULL keeps the table's sentence. */
+void
+response_error(struct response *r, enum status st, const char *message)
+{
+	r->status = st < ST__MAX ? st : ST_INTERNAL;
+	free(r->body);
+	r->body = NULL;
+	if (message != NULL)
+		snprintf(r->message, sizeof(r->message), "%s", message);
+	else
+		r->message[0] = '\0';
+}
+
+int
+response_code(enum status st)
+{
+	return statuses[st < ST__MAX ? st : ST_INTERNAL].code;
+}
+
+/* The JSON error object; NULL when allocation fails. Caller frees. */
+static char *
+error_body(const struct status_row *row, const char *message)
+{
+	json_object *o = NULL;
+	char *text = NULL;
+
+	if ((o = json_object_new_object()) == NULL)
+		goto out;
+	if (json_object_object_add(o, "error",
+		json_object_new_string(row->reason)) != 0 ||
+	    json_object_object_add(o, "message",
+		json_object_new_string(message)) != 0)
+		goto out;
+	text = strdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+out:
+	json_object_put(o);
+	return text;
+}
+
+/*
+ * Renders the whole CGI answer (header lines, blank line, JSON body) into
+ * one malloc'd buffer of *len bytes, or returns NULL when memory runs out.
+ * A failed render of an error body falls back to a fixed 500 text.
+ */
+char *
+response_render(const struct response *r, size_t *len)
+{
+	static const char fallback[] =
+	    "{\"error\":\"Internal Server Error\","
+	    "\"message\":\"An unexpected error occurred.\"}";
+	const struct status_row *row;
+	char *body = NULL, *out = NULL, challenge[RESPONSE_MESSAGE_MAX + 32];
+	const char *text;
+	size_t blen, cap;
+	int n;
+
+	row = &statuses[r->status < ST__MAX ? r->status : ST_INTERNAL];
+	if (r->status == ST_OK && r->body != NULL)
+		text = r->body;
+	else if (r->status == ST_OK)
+		text = fallback, row = &statuses[ST_INTERNAL];
+	else {
+		body = error_body(row,
+		    r->message[0] != '\0' ? r->message : row->message);
+		text = body != NULL ? body : fallback;
+	}
+
+	challenge[0] = '\0';
+	if (r->status == ST_UNAUTHORIZED)
+		snprintf(challenge, sizeof(challenge),
+		    "WWW-Authenticate: %s\r\n",
+		    r->challenge[0] != '\0' ? r->challenge
+					    : "Bearer realm=\"chatkit\"");
+
+	blen = strlen(text);
+	cap = blen + sizeof(challenge) + 512;
+	if ((out = malloc(cap)) == NULL)
+		goto out;
+	n = snprintf(out, cap,
+	    "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Content-Length: %zu\r\n"
+	    "%s%s%s"
+	    "\r\n",
+	    row->code, row->reason, blen + 1, challenge,
+	    row->header != NULL ? row->header : "",
+	    row->header != NULL ? "\r\n" : "");
+	if (n < 0 || (size_t)n + blen + 2 > cap) {
+		free(out);
+		out = NULL;
+		goto out;
+	}
+	memcpy(out + n, text, blen);
+	out[n + blen] = '\n';
+	out[n + blen + 1] = '\0';
+	*len = (size_t)n + blen + 1;
+out:
+	free(body);
+	return out;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* response.h: status table, headers and JSON bodies */
+#ifndef RESPONSE_H
+#define RESPONSE_H
+
+#include <stddef.h>
+
+enum status {
+	ST_OK,
+	ST_BAD_REQUEST,
+	ST_UNAUTHORIZED,
+	ST_FORBIDDEN,
+	ST_METHOD,
+	ST_TOO_LARGE,
+	ST_MEDIA_TYPE,
+	ST_CONFIG,
+	ST_INTERNAL,
+	ST_UNAVAILABLE,
+	ST__MAX
+};
+
+#define RESPONSE_MESSAGE_MAX 256
+
+struct response {
+	enum status status;
+	char message[RESPONSE_MESSAGE_MAX]; /* error sentence; "" = table's */
+	char challenge[RESPONSE_MESSAGE_MAX]; /* 401 WWW-Authenticate value */
+	char *body;			      /* 200 JSON text, owned */
+};
+
+void response_init(struct response *);
+void response_free(struct response *);
+void response_error(struct response *, enum status, const char *message);
+int response_code(enum status);
+char *response_render(const struct response *, size_t *len);
+
+#endif

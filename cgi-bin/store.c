@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c: libpq connection and the chatkit_acquire_session() call */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+#include <uuid/uuid.h>
+
+#include "store.h"
+
+#define CONNECT_TIMEOUT "5" /* seconds, unless the user chose one */
+#define ROLES_TEXT_MAX 4096 /* bytes of the text[] literal */
+#define ACQUIRE_TRIES 2	    /* a serialization failure is retried once */
+
+/*
+ * One round trip, one transaction. No session state (no SET, no named
+ * statement, a transaction-scoped lock), so pgbouncer's transaction
+ * pooling is safe.
+ */
+static const char SQL_ACQUIRE[] =
+    "SELECT outcome, session_token, device_id, user_id, workflow_id,"
+    " created_at, expires_at, metadata::text"
+    " FROM chatkit_acquire_session($1, $2, $3, $4::integer, $5::integer,"
+    " $6::jsonb, $7::text[], $8::uuid, $9::uuid)";
+
+struct store {
+	PGconn *conn; /* NULL until first use */
+	char *url;    /* CHATKIT_DATABASE_URL or NULL */
+};
+
+struct store *
+store_new(const char *url)
+{
+	struct store *st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	if (url != NULL && (st->url = strdup(url)) == NULL) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void
+store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->conn != NULL)
+		PQfinish(st->conn);
+	free(st->url);
+	free(st);
+}
+
+/* A connection that is up, or false with the reason in e. */
+static bool
+store_connect(struct store *st, struct err *e)
+{
+	const char *keys[4], *vals[4];
+	int n = 0;
+
+	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK)
+		return true;
+	if (st->conn != NULL) {
+		PQfinish(st->conn);
+		st->conn = NULL;
+	}
+	/* Earlier keywords are overridden by what the URL itself sets. */
+	if (getenv("PGCONNECT_TIMEOUT") == NULL) {
+		keys[n] = "connect_timeout";
+		vals[n++] = CONNECT_TIMEOUT;
+	}
+	keys[n] = "application_name";
+	vals[n++] = "chatkit-session";
+	if (st->url != NULL) {
+		keys[n] = "dbname";
+		vals[n++] = st->url;
+	}
+	keys[n] = NULL;
+	vals[n] = NULL;
+	st->conn = PQconnectdbParams(keys, vals, 1);
+	if (st->conn == NULL) {
+		err_set(e, "database: out of memory");
+		return false;
+	}
+	if (PQstatus(st->conn) != CONNECTION_OK) {
+		err_set(e, "database connection failed: %s",
+		    PQerrorMessage(st->conn));
+		PQfinish(st->conn);
+		st->conn = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* '{"a","b"}' with '"' and '\' escaped; false when it does not fit. */
+static bool
+roles_literal(char *const *roles, size_t n, char *out, size_t outsz)
+{
+	size_t i, o = 0;
+	const char *p;
+
+	if (outsz < 3)
+		return false;
+	out[o++] = '{';
+	for (i = 0; i < n; i++) {
+		if (o + 2 >= outsz)
+			return false;
+		if (i > 0)
+			out[o++] = ',';
+		out[o++] = '"';
+		for (p = roles[i]; *p != '\0'; p++) {
+			if (o + 4 >= outsz)
+				return false;
+			if (*p == '"' || *p == '\\')
+				out[o++] = '\\';
+			out[o++] = *p;
+		}
+		out[o++] = '"';
+	}
+	if (o + 2 > outsz)
+		return false;
+	out[o++] = '}';
+	out[o] = '\0';
+	return true;
+}
+
+static char *
+field(PGresult *res, int col, struct err *e)
+{
+	char *s;
+
+	if (PQgetisnull(res, 0, col))
+		return NULL;
+	if ((s = strdup(PQgetvalue(res, 0, col))) == NULL)
+		err_set(e, "database: out of memory");
+	return s;
+}
+
+void
+store_session_free(struct session *s)
+{
+	free(s->token);
+	free(s->device_id);
+	free(s->user_id);
+	free(s->workflow_id);
+	free(s->created_at);
+	free(s->expires_at);
+	free(s->metadata);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Failures worth one more try: serialization, deadlock, unique race. */
+static bool
+retryable(const PGresult *res)
+{
+	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return code != NULL && (strcmp(code, "40001") == 0 ||
+				   strcmp(code, "40P01") == 0 ||
+				   strcmp(code, "23505") == 0);
+}
+
+enum status
+store_acquire(struct store *st, const struct session_query *q,
+    struct session *s, char *msg, size_t msgsz, struct err *e)
+{
+	const char *params[9];
+	char ttl[24], thr[24], roles[ROLES_TEXT_MAX], id[37], token[37];
+	PGresult *res = NULL;
+	const char *outcome;
+	uuid_t u;
+	enum status rc = ST_INTERNAL;
+	int tries;
+
+	memset(s, 0, sizeof(*s));
+	msg[0] = '\0';
+	if (q->nroles > 0 &&
+	    !roles_literal(q->roles, q->nroles, roles, sizeof(roles))) {
+		err_set(e, "CHATKIT_ALLOWED_ROLES is too long");
+		return ST_INTERNAL;
+	}
+	snprintf(ttl, sizeof(ttl), "%ld", q->ttl);
+	snprintf(thr, sizeof(thr), "%ld", q->threshold);
+
+	for (tries = 0; tries < ACQUIRE_TRIES; tries++) {
+		PQclear(res);
+		res = NULL;
+		if (!store_connect(st, e))
+			return ST_UNAVAILABLE;
+		uuid_generate_random(u);
+		uuid_unparse_lower(u, id);
+		uuid_generate_random(u);
+		uuid_unparse_lower(u, token);
+		params[0] = q->user_id;
+		params[1] = q->device_id;
+		params[2] = q->workflow_id;
+		params[3] = ttl;
+		params[4] = thr;
+		params[5] = q->metadata;
+		params[6] = q->nroles > 0 ? roles : NULL;
+		params[7] = id;
+		params[8] = token;
+		res = PQexecParams(st->conn, SQL_ACQUIRE, 9, NULL, params, NULL,
+		    NULL, 0);
+		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
+			break;
+		if (PQstatus(st->conn) != CONNECTION_OK) {
+			err_set(e, "database connection lost: %s",
+			    PQerrorMessage(st->conn));
+			rc = ST_UNAVAILABLE;
+			goto out;
+		}
+		if (res == NULL || !retryable(res)) {
+			err_set(e, "chatkit_acquire_session failed: %s",
+			    res != NULL ? PQresultErrorMessage(res)
+					: PQerrorMessage(st->conn));
+			goto out;
+		}
+	}
+	if (tries == ACQUIRE_TRIES) {
+		err_set(e, "chatkit_acquire_session failed twice: %s",
+		    PQresultErrorMessage(res));
+		goto out;
+	}
+	if (PQntuples(res) != 1 || PQnfields(res) != 8) {
+		err_set(e, "chatkit_acquire_session returned %d rows",
+		    PQntuples(res));
+		goto out;
+	}
+	outcome = PQgetvalue(res, 0, 0);
+	if (strcmp(outcome, "no_user") == 0) {
+		snprintf(msg, msgsz, "User role not found");
+		err_set(e, "user has no row in users");
+		rc = ST_FORBIDDEN;
+		goto out;
+	}
+	if (strcmp(outcome, "inactive") == 0) {
+		snprintf(msg, msgsz, "User account is inactive");
+		err_set(e, "user is inactive");
+		rc = ST_FORBIDDEN;
+		goto out;
+	}
+	if (strcmp(outcome, "role_denied") == 0) {
+		snprintf(msg, msgsz, "User role not allowed");
+		err_set(e, "user's role is not in CHATKIT_ALLOWED_ROLES");
+		rc = ST_FORBIDDEN;
+		goto out;
+	}
+	snprintf(s->outcome, sizeof(s->outcome), "%s", outcome);
+	if ((s->token = field(res, 1, e)) == NULL ||
+	    (s->device_id = field(res, 2, e)) == NULL ||
+	    (s->user_id = field(res, 3, e)) == NULL ||
+	    (s->workflow_id = field(res, 4, e)) == NULL ||
+	    (s->created_at = field(res, 5, e)) == NULL ||
+	    (s->expires_at = field(res, 6, e)) == NULL ||
+	    (s->metadata = field(res, 7, e)) == NULL) {
+		err_set(e, "chatkit_acquire_session returned a NULL field");
+		store_session_free(s);
+		goto out;
+	}
+	rc = ST_OK;
+out:
+	PQclear(res);
+	return rc;
+}
