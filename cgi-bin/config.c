@@ -16,8 +16,8 @@
 #endif
 
 #define CONFIG_DEFAULT_FILE SYSCONFDIR "/chatkit-session.conf"
-#define CONFIG_FILE_MAX (64 * 1024) /* bytes in the config file */
-#define CONFIG_LINE_MAX (16 * 1024) /* bytes in one line of it */
+#define CONFIG_FILE_MAX (64 * 1024)  /* bytes in the config file */
+#define CONFIG_LINE_MAX (16 * 1024)  /* bytes in one line of it */
 #define CONFIG_VALUE_MAX (16 * 1024) /* bytes in one value, env or file */
 #define DEFAULT_THRESHOLD 3600
 
@@ -39,19 +39,19 @@ struct setting {
 #define OFF(m) offsetof(struct config, m)
 
 static const struct setting settings[] = {
-	{"CHATKIT_WORKFLOW_ID", T_STRING, NULL, OFF(workflow_id), 0, 0, 0},
-	{"CHATKIT_DATABASE_URL", T_STRING, NULL, OFF(database_url), 0, 0, 1},
-	{"CLERK_JWT_KEY", T_STRING, NULL, OFF(jwt_key), 0, 0, 1},
-	{"CLERK_JWT_KEY_FILE", T_STRING, NULL, OFF(jwt_key_file), 0, 0, 0},
-	{"CLERK_JWKS_FILE", T_STRING, NULL, OFF(jwks_file), 0, 0, 0},
-	{"CLERK_AUTHORIZED_PARTIES", T_LIST, NULL, OFF(parties), 0, 0, 0},
-	{"CLERK_ISSUER", T_STRING, NULL, OFF(issuer), 0, 0, 0},
-	{"CLERK_CLOCK_SKEW", T_SECONDS, "5", OFF(clock_skew), 0, 86400, 0},
-	{"CHATKIT_SESSION_TTL", T_SECONDS, "86400", OFF(session_ttl), 1,
-	    315360000, 0},
-	{"CHATKIT_REFRESH_THRESHOLD", T_SECONDS, NULL, OFF(refresh_threshold),
-	    0, 315360000, 0},
-	{"CHATKIT_ALLOWED_ROLES", T_LIST, NULL, OFF(roles), 0, 0, 0},
+    {"CHATKIT_WORKFLOW_ID", T_STRING, NULL, OFF(workflow_id), 0, 0, 0},
+    {"CHATKIT_DATABASE_URL", T_STRING, NULL, OFF(database_url), 0, 0, 1},
+    {"CLERK_JWT_KEY", T_STRING, NULL, OFF(jwt_key), 0, 0, 1},
+    {"CLERK_JWT_KEY_FILE", T_STRING, NULL, OFF(jwt_key_file), 0, 0, 0},
+    {"CLERK_JWKS_FILE", T_STRING, NULL, OFF(jwks_file), 0, 0, 0},
+    {"CLERK_AUTHORIZED_PARTIES", T_LIST, NULL, OFF(parties), 0, 0, 0},
+    {"CLERK_ISSUER", T_STRING, NULL, OFF(issuer), 0, 0, 0},
+    {"CLERK_CLOCK_SKEW", T_SECONDS, "5", OFF(clock_skew), 0, 86400, 0},
+    {"CHATKIT_SESSION_TTL", T_SECONDS, "86400", OFF(session_ttl), 1, 315360000,
+	0},
+    {"CHATKIT_REFRESH_THRESHOLD", T_SECONDS, NULL, OFF(refresh_threshold), 0,
+	315360000, 0},
+    {"CHATKIT_ALLOWED_ROLES", T_LIST, NULL, OFF(roles), 0, 0, 0},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -92,8 +92,8 @@ trim(char *s)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
-			      end[-1] == '\r'))
+	while (
+	    end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 		*--end = '\0';
 	return s;
 }
@@ -124,12 +124,14 @@ config_parse_text(const char *text, size_t len,
 		n = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
 		lineno++;
 		if (n > CONFIG_LINE_MAX) {
-			err_set(e, "config file line %zu is longer than %d bytes",
+			err_set(e,
+			    "config file line %zu is longer than %d bytes",
 			    lineno, CONFIG_LINE_MAX);
 			goto out;
 		}
 		if (memchr(text + pos, '\0', n) != NULL) {
-			err_set(e, "config file line %zu has a NUL byte", lineno);
+			err_set(
+			    e, "config file line %zu has a NUL byte", lineno);
 			goto out;
 		}
 		memcpy(line, text + pos, n);
@@ -328,16 +330,16 @@ load_keys(struct config *cfg, struct err *e)
 
 	if (cfg->jwt_key != NULL) {
 		unescape_newlines(cfg->jwt_key);
-		cfg->keys = keys_from_pem(cfg->jwt_key, strlen(cfg->jwt_key),
-		    &ke);
+		cfg->keys =
+		    keys_from_pem(cfg->jwt_key, strlen(cfg->jwt_key), &ke);
 	} else if (cfg->jwt_key_file != NULL) {
-		text = config_read_file(cfg->jwt_key_file, KEYS_FILE_MAX, &len,
-		    &ke);
+		text = config_read_file(
+		    cfg->jwt_key_file, KEYS_FILE_MAX, &len, &ke);
 		if (text != NULL)
 			cfg->keys = keys_from_pem(text, len, &ke);
 	} else if (cfg->jwks_file != NULL) {
-		text = config_read_file(cfg->jwks_file, KEYS_FILE_MAX, &len,
-		    &ke);
+		text =
+		    config_read_file(cfg->jwks_file, KEYS_FILE_MAX, &len, &ke);
 		if (text != NULL)
 			cfg->keys = keys_from_jwks(text, len, &ke);
 	} else {
@@ -350,12 +352,12 @@ load_keys(struct config *cfg, struct err *e)
 	free(text);
 	if (cfg->keys == NULL) {
 		err_set(e, "%s: %s",
-		    cfg->jwt_key != NULL	  ? "CLERK_JWT_KEY"
+		    cfg->jwt_key != NULL	? "CLERK_JWT_KEY"
 		    : cfg->jwt_key_file != NULL ? "CLERK_JWT_KEY_FILE"
 						: "CLERK_JWKS_FILE",
 		    ke.msg);
-		return fail(cfg,
-		    "Token verification key is missing or unreadable.");
+		return fail(
+		    cfg, "Token verification key is missing or unreadable.");
 	}
 	return true;
 }
@@ -401,8 +403,8 @@ config_load(struct config *cfg, struct err *e)
 			continue;
 		switch (s->type) {
 		case T_STRING:
-			if ((*(char **)((char *)cfg + s->off) = xstrdup(v, e)) ==
-			    NULL) {
+			if ((*(char **)((char *)cfg + s->off) =
+				    xstrdup(v, e)) == NULL) {
 				fail(cfg, "Out of memory.");
 				goto out;
 			}
@@ -439,16 +441,15 @@ config_load(struct config *cfg, struct err *e)
 
 	if (cfg->workflow_id == NULL) {
 		err_set(e, "CHATKIT_WORKFLOW_ID is not set");
-		fail(cfg,
-		    "ChatKit workflow ID not configured (set "
-		    "CHATKIT_WORKFLOW_ID).");
+		fail(cfg, "ChatKit workflow ID not configured (set "
+			  "CHATKIT_WORKFLOW_ID).");
 		goto out;
 	}
 	if (!threshold_set) {
 		/* The default must not contradict a short TTL the user set. */
 		cfg->refresh_threshold = cfg->session_ttl > DEFAULT_THRESHOLD
-		    ? DEFAULT_THRESHOLD
-		    : cfg->session_ttl / 2;
+					     ? DEFAULT_THRESHOLD
+					     : cfg->session_ttl / 2;
 	} else if (cfg->refresh_threshold >= cfg->session_ttl) {
 		err_set(e,
 		    "CHATKIT_REFRESH_THRESHOLD (%ld) must be below "

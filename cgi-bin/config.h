@@ -18,12 +18,12 @@ struct config_list {
 };
 
 struct config {
-	char *workflow_id;   /* CHATKIT_WORKFLOW_ID, NULL when unset */
-	char *database_url;  /* CHATKIT_DATABASE_URL, NULL: libpq env */
-	char *jwt_key;	     /* CLERK_JWT_KEY (secret) */
-	char *jwt_key_file;  /* CLERK_JWT_KEY_FILE */
-	char *jwks_file;     /* CLERK_JWKS_FILE */
-	char *issuer;	     /* CLERK_ISSUER */
+	char *workflow_id;	    /* CHATKIT_WORKFLOW_ID, NULL when unset */
+	char *database_url;	    /* CHATKIT_DATABASE_URL, NULL: libpq env */
+	char *jwt_key;		    /* CLERK_JWT_KEY (secret) */
+	char *jwt_key_file;	    /* CLERK_JWT_KEY_FILE */
+	char *jwks_file;	    /* CLERK_JWKS_FILE */
+	char *issuer;		    /* CLERK_ISSUER */
 	struct config_list parties; /* CLERK_AUTHORIZED_PARTIES */
 	struct config_list roles;   /* CHATKIT_ALLOWED_ROLES; n == 0: all */
 	long clock_skew;	    /* seconds */
@@ -50,7 +50,7 @@ bool config_parse_text(const char *text, size_t len,
     struct err *e);
 
 /* Reads a file of at most max bytes, NUL-terminated; caller frees. */
-char *config_read_file(const char *path, size_t max, size_t *len,
-    struct err *e);
+char *config_read_file(
+    const char *path, size_t max, size_t *len, struct err *e);
 
 #endif

@@ -9,6 +9,6 @@ struct err {
 
 /* Sets e->msg (truncating) unless it is already set: the first reason wins. */
 void err_set(struct err *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -22,8 +22,8 @@ success_body(const struct session *s)
 	const char *text;
 	char *out = NULL;
 
-	meta = json_parse_strict(s->metadata, strlen(s->metadata),
-	    METADATA_DEPTH_MAX);
+	meta = json_parse_strict(
+	    s->metadata, strlen(s->metadata), METADATA_DEPTH_MAX);
 	if (meta == NULL && (meta = json_object_new_object()) == NULL)
 		goto out;
 	if ((root = json_object_new_object()) == NULL ||
@@ -31,16 +31,16 @@ success_body(const struct session *s)
 		goto out;
 	if (json_object_object_add(obj, "chatKitSessionId",
 		json_object_new_string(s->token)) != 0 ||
-	    json_object_object_add(obj, "deviceId",
-		json_object_new_string(s->device_id)) != 0 ||
-	    json_object_object_add(obj, "userId",
-		json_object_new_string(s->user_id)) != 0 ||
+	    json_object_object_add(
+		obj, "deviceId", json_object_new_string(s->device_id)) != 0 ||
+	    json_object_object_add(
+		obj, "userId", json_object_new_string(s->user_id)) != 0 ||
 	    json_object_object_add(obj, "workflowId",
 		json_object_new_string(s->workflow_id)) != 0 ||
-	    json_object_object_add(obj, "createdAt",
-		json_object_new_string(s->created_at)) != 0 ||
-	    json_object_object_add(obj, "expiresAt",
-		json_object_new_string(s->expires_at)) != 0)
+	    json_object_object_add(
+		obj, "createdAt", json_object_new_string(s->created_at)) != 0 ||
+	    json_object_object_add(
+		obj, "expiresAt", json_object_new_string(s->expires_at)) != 0)
 		goto out;
 	if (json_object_object_add(obj, "metadata", meta) != 0)
 		goto out;
@@ -48,8 +48,8 @@ success_body(const struct session *s)
 	if (json_object_object_add(root, "session", obj) != 0)
 		goto out;
 	obj = NULL;
-	text = json_object_to_json_string_ext(root,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+	    root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text != NULL)
 		out = strdup(text);
 out:
@@ -61,8 +61,8 @@ out:
 
 /* Verifies the candidates in turn; the first that passes wins. */
 static enum status
-authenticate(const struct config *cfg, const struct request *req,
-    time_t now, struct principal *who, struct response *resp, struct err *e)
+authenticate(const struct config *cfg, const struct request *req, time_t now,
+    struct principal *who, struct response *resp, struct err *e)
 {
 	char *cand[CREDENTIALS_MAX] = {NULL};
 	struct token_rules rules;
@@ -71,8 +71,8 @@ authenticate(const struct config *cfg, const struct request *req,
 	size_t n = 0, i;
 	enum status st = ST_UNAUTHORIZED;
 
-	src = request_credentials(req, cfg->parties.item, cfg->parties.n, cand,
-	    &n, e);
+	src = request_credentials(
+	    req, cfg->parties.item, cfg->parties.n, cand, &n, e);
 	if (src == CRED_NONE) {
 		err_set(e, "no credentials");
 		snprintf(resp->message, sizeof(resp->message),
@@ -140,8 +140,8 @@ handle(const struct config *cfg, struct store *db, struct request *req,
 	response_init(resp);
 
 	if (req->method == NULL || strcmp(req->method, "POST") != 0) {
-		err_set(&e, "method %.16s", req->method != NULL ? req->method
-								: "(none)");
+		err_set(&e, "method %.16s",
+		    req->method != NULL ? req->method : "(none)");
 		st = ST_METHOD;
 		goto out;
 	}
@@ -160,9 +160,8 @@ handle(const struct config *cfg, struct store *db, struct request *req,
 		goto out;
 	}
 	if (req->content_length > 0 && !request_type_ok(req)) {
-		err_set(&e, "Content-Type %.64s", req->content_type != NULL
-						     ? req->content_type
-						     : "(none)");
+		err_set(&e, "Content-Type %.64s",
+		    req->content_type != NULL ? req->content_type : "(none)");
 		st = ST_MEDIA_TYPE;
 		goto out;
 	}

@@ -16,8 +16,8 @@ json_parse_strict(const char *text, size_t len, int depth)
 		return NULL;
 	if ((tok = json_tokener_new_ex(depth)) == NULL)
 		return NULL;
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(
+	    tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success)
 		goto fail;

@@ -158,8 +158,7 @@ keys_from_pem(const char *text, size_t len, struct err *e)
 	/* EVP_DecodeBlock counts the padding as zero bytes. */
 	dlen -= (b64[n - 1] == '=') + (b64[n - 2] == '=');
 	dp = der;
-	if ((pkey = d2i_PUBKEY(NULL, &dp, dlen)) == NULL ||
-	    dp != der + dlen) {
+	if ((pkey = d2i_PUBKEY(NULL, &dp, dlen)) == NULL || dp != der + dlen) {
 		err_set(e, "PEM body is not a public key");
 		goto out;
 	}

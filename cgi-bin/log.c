@@ -42,8 +42,8 @@ log_warnx(const char *fmt, ...)
 		unsigned char c = (unsigned char)raw[i];
 
 		if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(out + o, sizeof(out) - o,
-			    "\\x%02x", c);
+			o += (size_t)snprintf(
+			    out + o, sizeof(out) - o, "\\x%02x", c);
 		else
 			out[o++] = (char)c;
 	}

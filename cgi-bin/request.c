@@ -40,7 +40,8 @@ request_from_env(struct request *req, request_lookup_fn lookup, void *arg,
 	req->method = lookup("REQUEST_METHOD", arg);
 	req->content_type = lookup("CONTENT_TYPE", arg);
 	req->authorization = lookup("HTTP_AUTHORIZATION", arg);
-	/* Apache's RewriteRule fallback renames it after an internal redirect. */
+	/* Apache's RewriteRule fallback renames it after an internal redirect.
+	 */
 	if (req->authorization == NULL)
 		req->authorization = lookup("REDIRECT_HTTP_AUTHORIZATION", arg);
 	req->cookie = lookup("HTTP_COOKIE", arg);
@@ -122,7 +123,7 @@ origin_allowed(const struct request *req, char *const *parties, size_t n)
 			return false;
 		strcpy(origin, req->origin);
 	} else if (req->referer == NULL ||
-	    !url_origin(req->referer, origin, sizeof(origin)))
+		   !url_origin(req->referer, origin, sizeof(origin)))
 		return false;
 	for (i = 0; i < n; i++)
 		if (strcmp(origin, parties[i]) == 0)
@@ -151,13 +152,15 @@ session_cookies(const char *h, char *out[CREDENTIALS_MAX], size_t *n)
 		if ((eq = memchr(nm, '=', (size_t)(end - nm))) == NULL)
 			continue;
 		nlen = (size_t)(eq - nm);
-		while (nlen > 0 && (nm[nlen - 1] == ' ' || nm[nlen - 1] == '\t'))
+		while (
+		    nlen > 0 && (nm[nlen - 1] == ' ' || nm[nlen - 1] == '\t'))
 			nlen--;
 		val = eq + 1;
 		while (val < end && (*val == ' ' || *val == '\t'))
 			val++;
 		vlen = (size_t)(end - val);
-		while (vlen > 0 && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t'))
+		while (
+		    vlen > 0 && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t'))
 			vlen--;
 		if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"')
 			val++, vlen -= 2;
@@ -245,8 +248,9 @@ request_read_body(struct request *req, struct err *e)
 	while (got < len) {
 		r = req->read(req->read_arg, buf + got, len - got);
 		if (r <= 0) {
-			err_set(e, "body: short read, %zu of CONTENT_LENGTH %zu",
-			    got, len);
+			err_set(e,
+			    "body: short read, %zu of CONTENT_LENGTH %zu", got,
+			    len);
 			st = ST_BAD_REQUEST;
 			goto out;
 		}
@@ -297,7 +301,8 @@ no_nul(json_object *o)
 				return false;
 		return true;
 	case json_type_object: {
-		json_object_object_foreach(o, k, v) {
+		json_object_object_foreach(o, k, v)
+		{
 			(void)k;
 			if (!no_nul(v))
 				return false;
@@ -310,8 +315,7 @@ no_nul(json_object *o)
 }
 
 enum status
-request_parse_body(const char *text, size_t len, struct body *b,
-    struct err *e)
+request_parse_body(const char *text, size_t len, struct body *b, struct err *e)
 {
 	json_object *root = NULL, *v;
 	enum status st = ST_BAD_REQUEST;

@@ -22,17 +22,17 @@ typedef ssize_t (*request_read_fn)(void *arg, char *buf, size_t n);
 typedef const char *(*request_lookup_fn)(const char *name, void *arg);
 
 struct request {
-	const char *method;	  /* REQUEST_METHOD; these borrow from */
-	const char *content_type; /* the lookup's storage, which lives */
+	const char *method;	   /* REQUEST_METHOD; these borrow from */
+	const char *content_type;  /* the lookup's storage, which lives */
 	const char *authorization; /* as long as the request */
-	const char *cookie;	  /* HTTP_COOKIE */
-	const char *origin;	  /* HTTP_ORIGIN */
-	const char *referer;	  /* HTTP_REFERER */
-	size_t content_length;	  /* parsed CONTENT_LENGTH, 0 when absent */
+	const char *cookie;	   /* HTTP_COOKIE */
+	const char *origin;	   /* HTTP_ORIGIN */
+	const char *referer;	   /* HTTP_REFERER */
+	size_t content_length;	   /* parsed CONTENT_LENGTH, 0 when absent */
 	enum status length_status; /* ST_OK, ST_BAD_REQUEST, ST_TOO_LARGE */
-	request_read_fn read;	  /* body source */
+	request_read_fn read;	   /* body source */
 	void *read_arg;
-	char *body;		  /* after request_read_body, owned */
+	char *body; /* after request_read_body, owned */
 	size_t body_len;
 };
 
@@ -49,9 +49,9 @@ void request_free(struct request *);
 bool request_type_ok(const struct request *);
 
 enum cred_source {
-	CRED_NONE,   /* nothing usable was sent */
-	CRED_HEADER, /* Authorization: Bearer */
-	CRED_COOKIE, /* __session cookie(s) from an authorized origin */
+	CRED_NONE,	 /* nothing usable was sent */
+	CRED_HEADER,	 /* Authorization: Bearer */
+	CRED_COOKIE,	 /* __session cookie(s) from an authorized origin */
 	CRED_BAD_HEADER, /* Authorization present, not a Bearer token */
 };
 
@@ -68,8 +68,8 @@ enum cred_source request_credentials(const struct request *,
 enum status request_read_body(struct request *, struct err *);
 
 /* Checks the body's shape and fills *b (zeroed first). */
-enum status request_parse_body(const char *text, size_t len, struct body *b,
-    struct err *e);
+enum status request_parse_body(
+    const char *text, size_t len, struct body *b, struct err *e);
 void request_body_free(struct body *);
 
 #endif

@@ -16,27 +16,27 @@ struct status_row {
 };
 
 static const struct status_row statuses[ST__MAX] = {
-	{200, "OK", "", NULL}, /* ST_OK */
-	{400, "Bad Request", "The request body is not valid.",
-	    NULL}, /* ST_BAD_REQUEST */
-	{401, "Unauthorized", "A valid Clerk session token is required.",
-	    NULL}, /* ST_UNAUTHORIZED: challenge added below */
-	{403, "Forbidden", "Access denied.", NULL}, /* ST_FORBIDDEN */
-	{405, "Method Not Allowed", "Only POST is supported.",
-	    "Allow: POST"}, /* ST_METHOD */
-	{413, "Payload Too Large", "The request body is larger than 64 KiB.",
-	    NULL}, /* ST_TOO_LARGE */
-	{415, "Unsupported Media Type",
-	    "The request body must be sent as application/json.",
-	    NULL}, /* ST_MEDIA_TYPE */
-	{500, "Configuration Error", "The server is not configured correctly.",
-	    NULL}, /* ST_CONFIG */
-	{500, "Internal Server Error",
-	    "An unexpected error occurred. Please try again later.",
-	    NULL}, /* ST_INTERNAL */
-	{503, "Service Unavailable",
-	    "The session store is unavailable. Please try again shortly.",
-	    "Retry-After: 5"}, /* ST_UNAVAILABLE */
+    {200, "OK", "", NULL}, /* ST_OK */
+    {400, "Bad Request", "The request body is not valid.",
+	NULL}, /* ST_BAD_REQUEST */
+    {401, "Unauthorized", "A valid Clerk session token is required.",
+	NULL}, /* ST_UNAUTHORIZED: challenge added below */
+    {403, "Forbidden", "Access denied.", NULL}, /* ST_FORBIDDEN */
+    {405, "Method Not Allowed", "Only POST is supported.",
+	"Allow: POST"}, /* ST_METHOD */
+    {413, "Payload Too Large", "The request body is larger than 64 KiB.",
+	NULL}, /* ST_TOO_LARGE */
+    {415, "Unsupported Media Type",
+	"The request body must be sent as application/json.",
+	NULL}, /* ST_MEDIA_TYPE */
+    {500, "Configuration Error", "The server is not configured correctly.",
+	NULL}, /* ST_CONFIG */
+    {500, "Internal Server Error",
+	"An unexpected error occurred. Please try again later.",
+	NULL}, /* ST_INTERNAL */
+    {503, "Service Unavailable",
+	"The session store is unavailable. Please try again shortly.",
+	"Retry-After: 5"}, /* ST_UNAVAILABLE */
 };
 
 void
@@ -81,13 +81,13 @@ error_body(const struct status_row *row, const char *message)
 
 	if ((o = json_object_new_object()) == NULL)
 		goto out;
-	if (json_object_object_add(o, "error",
-		json_object_new_string(row->reason)) != 0 ||
-	    json_object_object_add(o, "message",
-		json_object_new_string(message)) != 0)
+	if (json_object_object_add(
+		o, "error", json_object_new_string(row->reason)) != 0 ||
+	    json_object_object_add(
+		o, "message", json_object_new_string(message)) != 0)
 		goto out;
-	text = strdup(json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	text = strdup(json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 out:
 	json_object_put(o);
 	return text;
@@ -116,8 +116,8 @@ response_render(const struct response *r, size_t *len)
 	else if (r->status == ST_OK)
 		text = fallback, row = &statuses[ST_INTERNAL];
 	else {
-		body = error_body(row,
-		    r->message[0] != '\0' ? r->message : row->message);
+		body = error_body(
+		    row, r->message[0] != '\0' ? r->message : row->message);
 		text = body != NULL ? body : fallback;
 	}
 

@@ -23,7 +23,7 @@ enum status {
 
 struct response {
 	enum status status;
-	char message[RESPONSE_MESSAGE_MAX]; /* error sentence; "" = table's */
+	char message[RESPONSE_MESSAGE_MAX];   /* error sentence; "" = table's */
 	char challenge[RESPONSE_MESSAGE_MAX]; /* 401 WWW-Authenticate value */
 	char *body;			      /* 200 JSON text, owned */
 };

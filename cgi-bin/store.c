@@ -159,9 +159,9 @@ retryable(const PGresult *res)
 {
 	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-	return code != NULL && (strcmp(code, "40001") == 0 ||
-				   strcmp(code, "40P01") == 0 ||
-				   strcmp(code, "23505") == 0);
+	return code != NULL &&
+	       (strcmp(code, "40001") == 0 || strcmp(code, "40P01") == 0 ||
+		   strcmp(code, "23505") == 0);
 }
 
 enum status
@@ -204,8 +204,8 @@ store_acquire(struct store *st, const struct session_query *q,
 		params[6] = q->nroles > 0 ? roles : NULL;
 		params[7] = id;
 		params[8] = token;
-		res = PQexecParams(st->conn, SQL_ACQUIRE, 9, NULL, params, NULL,
-		    NULL, 0);
+		res = PQexecParams(
+		    st->conn, SQL_ACQUIRE, 9, NULL, params, NULL, NULL, 0);
 		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
 			break;
 		if (PQstatus(st->conn) != CONNECTION_OK) {

@@ -22,14 +22,14 @@ struct session_query {
 };
 
 struct session {
-	char *token;	   /* chatKitSessionId */
+	char *token; /* chatKitSessionId */
 	char *device_id;
 	char *user_id;
 	char *workflow_id;
-	char *created_at;  /* ISO-8601 UTC with ms */
+	char *created_at; /* ISO-8601 UTC with ms */
 	char *expires_at;
-	char *metadata;	   /* JSON object text */
-	char outcome[16];  /* reused, refreshed or created */
+	char *metadata;	  /* JSON object text */
+	char outcome[16]; /* reused, refreshed or created */
 };
 
 /* A store that connects on first use (url NULL: libpq's environment). */

@@ -18,20 +18,20 @@
 #define KID_MAX 256
 
 static const char *const messages[TOK__MAX] = {
-	"", /* TOK_OK */
-	"The session token is malformed.", /* TOK_MALFORMED */
-	"The session token is too long.", /* TOK_TOO_LONG */
-	"The session token uses an algorithm other than RS256.", /* TOK_ALGORITHM */
-	"The session token was signed with an unknown key.", /* TOK_KEY */
-	"The session token signature is invalid.", /* TOK_SIGNATURE */
-	"The session token has expired.", /* TOK_EXPIRED */
-	"The session token is not valid yet.", /* TOK_NOT_YET_VALID */
-	"The session token was issued in the future.", /* TOK_ISSUED_IN_FUTURE */
-	"The session token has the wrong issuer.", /* TOK_ISSUER */
-	"The session token was issued for another origin.", /* TOK_PARTY */
-	"The Clerk session is not active.", /* TOK_STATUS */
-	"The session token has no user (sub).", /* TOK_SUBJECT */
-	"The token is not a Clerk session token (no sid).", /* TOK_SESSION */
+    "",							     /* TOK_OK */
+    "The session token is malformed.",			     /* TOK_MALFORMED */
+    "The session token is too long.",			     /* TOK_TOO_LONG */
+    "The session token uses an algorithm other than RS256.", /* TOK_ALGORITHM */
+    "The session token was signed with an unknown key.",     /* TOK_KEY */
+    "The session token signature is invalid.",		     /* TOK_SIGNATURE */
+    "The session token has expired.",			     /* TOK_EXPIRED */
+    "The session token is not valid yet.",	   /* TOK_NOT_YET_VALID */
+    "The session token was issued in the future.", /* TOK_ISSUED_IN_FUTURE */
+    "The session token has the wrong issuer.",	   /* TOK_ISSUER */
+    "The session token was issued for another origin.", /* TOK_PARTY */
+    "The Clerk session is not active.",			/* TOK_STATUS */
+    "The session token has no user (sub).",		/* TOK_SUBJECT */
+    "The token is not a Clerk session token (no sid).", /* TOK_SESSION */
 };
 
 const char *
@@ -101,8 +101,8 @@ get_time(json_object *o, const char *name, int64_t *out)
  * string; crit is refused (we understand no extension). *kid is copied.
  */
 static enum token_result
-check_header(const char *s, size_t len, char *kid, size_t kidsz,
-    int *has_kid, struct err *e)
+check_header(const char *s, size_t len, char *kid, size_t kidsz, int *has_kid,
+    struct err *e)
 {
 	json_object *h;
 	const char *alg, *typ, *k;
@@ -154,8 +154,8 @@ check_signature(const char *token, const struct key *key, struct err *e)
 	int rc;
 	enum token_result r = TOK_SIGNATURE;
 
-	rc = jwt_decode(&jwt, token, (const unsigned char *)key->pem,
-	    (int)key->pem_len);
+	rc = jwt_decode(
+	    &jwt, token, (const unsigned char *)key->pem, (int)key->pem_len);
 	if (rc != 0 || jwt == NULL) {
 		err_set(e, "token signature does not verify (libjwt %d)", rc);
 		goto out;
@@ -200,8 +200,7 @@ check_claims(json_object *c, const struct token_rules *rules,
 		return TOK_MALFORMED;
 	}
 	if (exp <= now - rules->skew) {
-		err_set(e, "token expired %lld s ago",
-		    (long long)(now - exp));
+		err_set(e, "token expired %lld s ago", (long long)(now - exp));
 		return TOK_EXPIRED;
 	}
 	if ((rc = get_time(c, "nbf", &nbf)) < 0) {
@@ -209,8 +208,8 @@ check_claims(json_object *c, const struct token_rules *rules,
 		return TOK_MALFORMED;
 	}
 	if (rc == 1 && nbf > now + rules->skew) {
-		err_set(e, "token not valid for %lld s",
-		    (long long)(nbf - now));
+		err_set(
+		    e, "token not valid for %lld s", (long long)(nbf - now));
 		return TOK_NOT_YET_VALID;
 	}
 	if ((rc = get_time(c, "iat", &iat)) < 0) {
@@ -239,8 +238,10 @@ check_claims(json_object *c, const struct token_rules *rules,
 				if (strcmp(s, rules->parties[i]) == 0)
 					break;
 			if (i == rules->nparties) {
-				err_set(e, "azp \"%.100s\" is not an "
-					   "authorized party", s);
+				err_set(e,
+				    "azp \"%.100s\" is not an "
+				    "authorized party",
+				    s);
 				return TOK_PARTY;
 			}
 		}
@@ -302,8 +303,7 @@ token_verify(const char *token, const struct token_rules *rules,
 		err_set(e, "token has no signature");
 		return TOK_SIGNATURE;
 	}
-	if ((key = keys_find(rules->keys, has_kid == 1 ? kid : NULL)) ==
-	    NULL) {
+	if ((key = keys_find(rules->keys, has_kid == 1 ? kid : NULL)) == NULL) {
 		err_set(e, "no key for kid \"%.64s\"",
 		    has_kid == 1 ? kid : "(none)");
 		return TOK_KEY;

@@ -32,12 +32,12 @@ enum token_result {
 };
 
 struct token_rules {
-	const struct keyset *keys;	  /* borrowed */
-	const char *issuer;		  /* NULL: iss not checked */
-	char *const *parties;		  /* allowed azp values */
-	size_t nparties;		  /* 0: azp not checked */
-	long skew;			  /* seconds of leeway */
-	time_t now;			  /* the request's clock */
+	const struct keyset *keys; /* borrowed */
+	const char *issuer;	   /* NULL: iss not checked */
+	char *const *parties;	   /* allowed azp values */
+	size_t nparties;	   /* 0: azp not checked */
+	long skew;		   /* seconds of leeway */
+	time_t now;		   /* the request's clock */
 };
 
 struct principal {
