@@ -25,7 +25,7 @@ static const char *const messages[TOK__MAX] = {
     "The session token was signed with an unknown key.",     /* TOK_KEY */
     "The session token signature is invalid.",		     /* TOK_SIGNATURE */
     "The session token has expired.",			     /* TOK_EXPIRED */
-    "The session token is not valid yet.",	   /* TOK_NOT_YET_VALID */
+    "The session token is not yet valid.",	   /* TOK_NOT_YET_VALID */
     "The session token was issued in the future.", /* TOK_ISSUED_IN_FUTURE */
     "The session token has the wrong issuer.",	   /* TOK_ISSUER */
     "The session token was issued for another origin.", /* TOK_PARTY */
