@@ -55,6 +55,16 @@ static const struct setting settings[] = {
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+#define SOURCE_CONFIG NSETTINGS /* source[] slot of CHATKIT_CONFIG */
+
+_Static_assert(NSETTINGS + 1 == CONFIG_SOURCES, "CONFIG_SOURCES");
+
+const char *
+config_getenv(const char *name, void *arg)
+{
+	(void)arg;
+	return getenv(name);
+}
 
 struct file_values {
 	char *value[NSETTINGS]; /* owned copies of the file's values */
@@ -222,20 +232,51 @@ out:
 	return ret;
 }
 
+/* Remembers what path is now (or that it is absent). */
+static bool
+watch_set(struct config_watch *w, const char *path, struct err *e)
+{
+	if ((w->path = xstrdup(path, e)) == NULL)
+		return false;
+	w->exists = stat(path, &w->st) == 0;
+	return true;
+}
+
+static bool
+watch_changed(const struct config_watch *w)
+{
+	struct stat st;
+	bool exists;
+
+	if (w->path == NULL)
+		return false;
+	exists = stat(w->path, &st) == 0;
+	if (exists != w->exists)
+		return true;
+	return exists &&
+	       (st.st_dev != w->st.st_dev || st.st_ino != w->st.st_ino ||
+		   st.st_size != w->st.st_size ||
+		   st.st_mtim.tv_sec != w->st.st_mtim.tv_sec ||
+		   st.st_mtim.tv_nsec != w->st.st_mtim.tv_nsec);
+}
+
 /* Loads the file named by CHATKIT_CONFIG, or the default one if present. */
 static bool
-load_file(struct file_values *fv, struct err *e)
+load_file(
+    struct config *cfg, const char *path, struct file_values *fv, struct err *e)
 {
-	const char *path = getenv("CHATKIT_CONFIG");
 	char *text = NULL;
 	size_t len;
 	bool ok = false;
 
 	if (path == NULL || *path == '\0') {
 		path = CONFIG_DEFAULT_FILE;
-		if (access(path, F_OK) != 0)
+		if (!watch_set(&cfg->watch[0], path, e))
+			return false;
+		if (!cfg->watch[0].exists)
 			return true;
-	}
+	} else if (!watch_set(&cfg->watch[0], path, e))
+		return false;
 	if ((text = config_read_file(path, CONFIG_FILE_MAX, &len, e)) == NULL)
 		goto out;
 	fv->e = e;
@@ -333,6 +374,8 @@ load_keys(struct config *cfg, struct err *e)
 		cfg->keys =
 		    keys_from_pem(cfg->jwt_key, strlen(cfg->jwt_key), &ke);
 	} else if (cfg->jwt_key_file != NULL) {
+		if (!watch_set(&cfg->watch[1], cfg->jwt_key_file, e))
+			return fail(cfg, "Out of memory.");
 		text = config_read_file(
 		    cfg->jwt_key_file, KEYS_FILE_MAX, &len, &ke);
 		if (text != NULL)
@@ -362,8 +405,45 @@ load_keys(struct config *cfg, struct err *e)
 	return true;
 }
 
+/* Copies what lookup says of every source name into src (NULL: unset). */
+static bool
+read_sources(char *src[CONFIG_SOURCES], config_lookup_fn lookup, void *arg,
+    struct err *e)
+{
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < CONFIG_SOURCES; i++) {
+		v = lookup(
+		    i == SOURCE_CONFIG ? "CHATKIT_CONFIG" : settings[i].name,
+		    arg);
+		src[i] = NULL;
+		if (v != NULL && (src[i] = xstrdup(v, e)) == NULL)
+			return false;
+	}
+	return true;
+}
+
 bool
-config_load(struct config *cfg, struct err *e)
+config_stale(const struct config *cfg, config_lookup_fn lookup, void *arg)
+{
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < CONFIG_SOURCES; i++) {
+		v = lookup(
+		    i == SOURCE_CONFIG ? "CHATKIT_CONFIG" : settings[i].name,
+		    arg);
+		if ((v == NULL) != (cfg->source[i] == NULL) ||
+		    (v != NULL && strcmp(v, cfg->source[i]) != 0))
+			return true;
+	}
+	return watch_changed(&cfg->watch[0]) || watch_changed(&cfg->watch[1]);
+}
+
+bool
+config_load(
+    struct config *cfg, config_lookup_fn lookup, void *arg, struct err *e)
 {
 	struct file_values fv;
 	const struct setting *s;
@@ -376,13 +456,17 @@ config_load(struct config *cfg, struct err *e)
 	memset(&fv, 0, sizeof(fv));
 	cfg->ok = false;
 
-	if (!load_file(&fv, e)) {
+	if (!read_sources(cfg->source, lookup, arg, e)) {
+		fail(cfg, "Out of memory.");
+		goto out;
+	}
+	if (!load_file(cfg, cfg->source[SOURCE_CONFIG], &fv, e)) {
 		fail(cfg, "The configuration file cannot be read.");
 		goto out;
 	}
 	for (i = 0; i < NSETTINGS; i++) {
 		s = &settings[i];
-		v = getenv(s->name);
+		v = cfg->source[i];
 		if (v == NULL || *v == '\0')
 			v = fv.value[i];
 		if (v != NULL && *v == '\0')
@@ -437,8 +521,6 @@ config_load(struct config *cfg, struct err *e)
 			break;
 		}
 	}
-	cfg->roles_set = cfg->roles.n > 0;
-
 	if (cfg->workflow_id == NULL) {
 		err_set(e, "CHATKIT_WORKFLOW_ID is not set");
 		fail(cfg, "ChatKit workflow ID not configured (set "
@@ -481,6 +563,8 @@ list_free(struct config_list *l)
 void
 config_free(struct config *cfg)
 {
+	size_t i;
+
 	free(cfg->workflow_id);
 	free(cfg->database_url);
 	if (cfg->jwt_key != NULL)
@@ -492,5 +576,12 @@ config_free(struct config *cfg)
 	list_free(&cfg->parties);
 	list_free(&cfg->roles);
 	keys_free(cfg->keys);
+	for (i = 0; i < CONFIG_SOURCES; i++) {
+		if (cfg->source[i] != NULL)
+			explicit_bzero(cfg->source[i], strlen(cfg->source[i]));
+		free(cfg->source[i]);
+	}
+	free(cfg->watch[0].path);
+	free(cfg->watch[1].path);
 	memset(cfg, 0, sizeof(*cfg));
 }

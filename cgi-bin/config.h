@@ -5,12 +5,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "err.h"
 
 struct keyset;
 
 #define CONFIG_LIST_MAX 32 /* entries in a comma-separated setting */
+
+/* Looks a setting up (a FastCGI param, then the environment); borrowed. */
+typedef const char *(*config_lookup_fn)(const char *name, void *arg);
+
+#define CONFIG_SOURCES 12 /* looked-up names: the settings + CHATKIT_CONFIG */
+
+/* A file whose change means the configuration must be read again. */
+struct config_watch {
+	char *path;	/* NULL: not watched */
+	bool exists;	/* it existed when read */
+	struct stat st; /* what it was then */
+};
 
 struct config_list {
 	char *item[CONFIG_LIST_MAX];
@@ -30,18 +43,26 @@ struct config {
 	long session_ttl;	    /* seconds */
 	long refresh_threshold;	    /* seconds */
 	struct keyset *keys;	    /* loaded verification keys */
-	bool roles_set;		    /* CHATKIT_ALLOWED_ROLES given */
-	bool ok;		    /* false: every request gets 500 */
-	char public_msg[160];	    /* client-safe sentence when !ok */
+	char *source[CONFIG_SOURCES]; /* raw values read, for config_stale */
+	struct config_watch watch[2]; /* config file and key file */
+	bool ok;		      /* false: every request gets 500 */
+	char public_msg[160];	      /* client-safe sentence when !ok */
 };
 
 /*
- * Fills cfg from getenv() and the config file, parses and checks every
- * value and loads the key. Returns false (cfg->ok false, cfg->public_msg
- * and e set) on any configuration error; cfg is usable for config_free
- * either way.
+ * Fills cfg from lookup (the environment, or a FastCGI request's params
+ * over it) and the config file, parses and checks every value and loads
+ * the key. Returns false (cfg->ok false, cfg->public_msg and e set) on any
+ * configuration error; cfg is usable for config_free either way.
  */
-bool config_load(struct config *cfg, struct err *e);
+bool config_load(
+    struct config *cfg, config_lookup_fn lookup, void *arg, struct err *e);
+
+/* True when a looked-up value or a watched file differs from cfg's. */
+bool config_stale(const struct config *cfg, config_lookup_fn lookup, void *arg);
+
+/* The process environment as a config_lookup_fn. */
+const char *config_getenv(const char *name, void *arg);
 void config_free(struct config *cfg);
 
 /* Parses "KEY=VALUE" text (the file's body) for the fuzzer and tests. */

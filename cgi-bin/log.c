@@ -9,6 +9,16 @@
 
 #define LOG_LINE_MAX 1024
 
+static log_sink_fn sink;
+static void *sink_arg;
+
+void
+log_set_sink(log_sink_fn fn, void *arg)
+{
+	sink = fn;
+	sink_arg = arg;
+}
+
 void
 err_set(struct err *e, const char *fmt, ...)
 {
@@ -48,6 +58,10 @@ log_warnx(const char *fmt, ...)
 			out[o++] = (char)c;
 	}
 	out[o++] = '\n';
+	if (sink != NULL) {
+		sink(out, o, sink_arg);
+		return;
+	}
 	fwrite(out, 1, o, stderr);
 	fflush(stderr);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c: process life: configuration once, one CGI request, exit 0 */
+/* main.c: process life: configuration once, one CGI request (or the
+ * FastCGI loop when a process manager started us), exit 0 */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +10,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#ifdef HAVE_LIBFCGI
+#include "fcgi.h"
+#endif
 #include "handler.h"
 #include "log.h"
 #include "request.h"
@@ -63,8 +67,12 @@ main(void)
 	int in_fd = STDIN_FILENO;
 
 	signal(SIGPIPE, SIG_IGN);
+#ifdef HAVE_LIBFCGI
+	if (fcgi_detected())
+		return fcgi_serve();
+#endif
 	/* Configuration and keys are read before any byte of the request. */
-	if (!config_load(&cfg, &e))
+	if (!config_load(&cfg, config_getenv, NULL, &e))
 		log_warnx("configuration error: %s", e.msg);
 	if ((db = store_new(cfg.database_url)) == NULL) {
 		log_warnx("out of memory");

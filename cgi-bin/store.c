@@ -55,15 +55,20 @@ store_free(struct store *st)
 	free(st);
 }
 
-/* A connection that is up, or false with the reason in e. */
+/*
+ * A connection that is up, or false with the reason in e. *fresh tells
+ * whether it was opened just now (a kept one may have died unseen).
+ */
 static bool
-store_connect(struct store *st, struct err *e)
+store_connect(struct store *st, bool *fresh, struct err *e)
 {
 	const char *keys[4], *vals[4];
 	int n = 0;
 
+	*fresh = false;
 	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK)
 		return true;
+	*fresh = true;
 	if (st->conn != NULL) {
 		PQfinish(st->conn);
 		st->conn = NULL;
@@ -174,6 +179,7 @@ store_acquire(struct store *st, const struct session_query *q,
 	const char *outcome;
 	uuid_t u;
 	enum status rc = ST_INTERNAL;
+	bool fresh;
 	int tries;
 
 	memset(s, 0, sizeof(*s));
@@ -189,7 +195,7 @@ store_acquire(struct store *st, const struct session_query *q,
 	for (tries = 0; tries < ACQUIRE_TRIES; tries++) {
 		PQclear(res);
 		res = NULL;
-		if (!store_connect(st, e))
+		if (!store_connect(st, &fresh, e))
 			return ST_UNAVAILABLE;
 		uuid_generate_random(u);
 		uuid_unparse_lower(u, id);
@@ -209,6 +215,16 @@ store_acquire(struct store *st, const struct session_query *q,
 		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
 			break;
 		if (PQstatus(st->conn) != CONNECTION_OK) {
+			/*
+			 * A kept connection that died (server restart) gets
+			 * one fresh try; the call is safe to repeat, since
+			 * a request that did commit is then simply reused.
+			 */
+			if (!fresh && tries + 1 < ACQUIRE_TRIES) {
+				PQfinish(st->conn);
+				st->conn = NULL;
+				continue;
+			}
 			err_set(e, "database connection lost: %s",
 			    PQerrorMessage(st->conn));
 			rc = ST_UNAVAILABLE;
