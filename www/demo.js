@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+// demo.js: the demo page: Clerk sign-in or a pasted token, one session client, the view
+import { createChatKitSession } from './chatkit-session.js';
+
+const $ = (id) => document.getElementById(id);
+
+function meta(name) {
+	const el = document.querySelector(`meta[name="${name}"]`);
+	return el ? el.content.trim() : '';
+}
+
+// Settings come from the <meta> tags of index.html. The query string may
+// preset the harmless ones (?threshold=4&deviceId=tab1) but never the
+// endpoint or the Clerk script: a link must not be able to send the
+// visitor's token somewhere else.
+function readConfig() {
+	const q = new URLSearchParams(location.search);
+	const threshold = q.get('threshold') ?? meta('chatkit-refresh-threshold');
+	return {
+		publishableKey: meta('clerk-publishable-key'),
+		clerkJsUrl: meta('clerk-js-url'),
+		endpoint: meta('chatkit-endpoint') || 'api/chatkit/session',
+		threshold: /^\d+$/.test(threshold || '') ? Number(threshold) : 3600,
+		deviceId: q.get('deviceId') || '',
+	};
+}
+
+const config = readConfig();
+let clerk = null;		// window.Clerk once loaded
+let shown = null;		// the session on screen
+let lastAsk = 'click';		// what started the request under way
+
+// A publishable key is "pk_test_" or "pk_live_" and the base64 of the
+// Frontend API host followed by "$".
+function frontendApiFromKey(key) {
+	const m = /^pk_(?:test|live)_([A-Za-z0-9+/=_-]+)$/.exec(key);
+	if (!m)
+		return null;
+	let host;
+	try {
+		host = atob(m[1].replace(/-/g, '+').replace(/_/g, '/'));
+	} catch (e) {
+		return null;
+	}
+	if (!host.endsWith('$'))
+		return null;
+	host = host.slice(0, -1);
+	return /^[A-Za-z0-9.-]+(:\d+)?$/.test(host) ? host : null;
+}
+
+function pastedToken() {
+	return $('token').value.trim().replace(/^bearer\s+/i, '');
+}
+
+async function getToken() {
+	if (clerk === null)
+		return pastedToken() || null;
+	if (!clerk.session)
+		throw new Error('you are not signed in');
+	return clerk.session.getToken();
+}
+
+const client = createChatKitSession({
+	endpoint: config.endpoint,
+	refreshThreshold: config.threshold,
+	deviceId: config.deviceId || undefined,
+	metadata: { source: 'demo' },
+	getToken,
+});
+window.chatkitDemo = { client, config };
+
+// What a person should take from each kind of failure; the server's own
+// message is shown beneath it.
+function errorTitle(err) {
+	switch (err.error) {
+	case 'Network Error': return 'The server could not be reached.';
+	case 'Timeout': return 'The server took too long to answer.';
+	case 'Token Error': return clerk ? 'Clerk gave no sign-in token.' : 'No sign-in token.';
+	case 'Bad Response': return 'The server sent something that is not a session.';
+	case 'Configuration Error': return 'The server is not set up correctly.';
+	default: break;
+	}
+	switch (err.status) {
+	case 400: return 'The server could not read the request.';
+	case 401: return clerk ? 'Your sign-in was not accepted.'
+	    : 'The token was not accepted.';
+	case 403: return 'You are signed in, but not allowed to start a chat.';
+	case 404:
+	case 405: return 'The endpoint address looks wrong.';
+	case 413: return 'The request was too large.';
+	case 415: return 'The request was sent in the wrong format.';
+	case 503: return err.retryAfter
+	    ? `The service is unavailable; try again in ${err.retryAfter} seconds.`
+	    : 'The service is unavailable; try again shortly.';
+	default: return err.status >= 500 ? 'Something went wrong on the server.'
+	    : 'The request failed.';
+	}
+}
+
+function showError(err) {
+	const box = $('error');
+	if (!err) {
+		box.hidden = true;
+		return;
+	}
+	$('error-title').textContent = errorTitle(err);
+	$('error-message').textContent = err.message;
+	$('error-detail').textContent = err.status
+	    ? `HTTP ${err.status} · ${err.error}` : err.error;
+	box.hidden = false;
+}
+
+function formatDuration(seconds) {
+	const s = Math.max(0, Math.floor(seconds));
+	const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600);
+	const m = Math.floor(s % 3600 / 60), r = s % 60;
+	if (d > 0)
+		return `${d} d ${h} h`;
+	if (h > 0)
+		return `${h} h ${m} min`;
+	if (m > 0)
+		return `${m} min ${r} s`;
+	return `${r} s`;
+}
+
+function setTime(el, iso) {
+	el.dateTime = iso;
+	el.textContent = new Date(iso).toLocaleString();
+}
+
+// The countdowns, once a second; not in the live region, so a screen
+// reader is not told every second.
+function tick() {
+	if (!shown)
+		return;
+	const left = client.secondsLeft();
+	$('session-expires-in').textContent = left > 0
+	    ? `(in ${formatDuration(left)})` : '(expired)';
+	const renewIn = client.secondsUntilRefresh();
+	$('session-renewal').textContent = client.loading ? 'asking the server now'
+	    : renewIn > 0 ? `automatically in ${formatDuration(renewIn)}`
+	    : 'soon, when the server allows it';
+}
+
+function showSession(session) {
+	$('session').hidden = !session;
+	if (!session)
+		return;
+	$('session-id').textContent = session.chatKitSessionId;
+	$('session-device').textContent = session.deviceId ?? '';
+	$('session-user').textContent = session.userId ?? '';
+	$('session-workflow').textContent = session.workflowId ?? '';
+	setTime($('session-created'), session.createdAt);
+	setTime($('session-expires'), session.expiresAt);
+	$('session-metadata').textContent = JSON.stringify(session.metadata ?? {}, null, 2);
+	tick();
+}
+
+// One sentence for the live region about what the last answer meant.
+function describe(prev, next, how) {
+	const auto = how === 'auto' ? 'Renewed automatically: ' : '';
+	let what;
+	if (!prev)
+		what = 'session ready.';
+	else if (prev.chatKitSessionId === next.chatKitSessionId)
+		return 'The server returned the same session; it has more than the threshold left.';
+	else if (prev.createdAt === next.createdAt && prev.deviceId === next.deviceId)
+		what = 'session renewed with a new ID.';
+	else
+		what = 'a new session was created.';
+	return auto ? auto + what : what[0].toUpperCase() + what.slice(1);
+}
+
+client.subscribe((state) => {
+	$('ask').setAttribute('aria-busy', String(state.loading));
+	if (state.loading) {
+		$('status').textContent = 'Asking the server for a session…';
+		tick();
+		return;
+	}
+	showError(state.error);
+	if (state.error) {
+		$('status').textContent = shown ? 'The session could not be renewed.'
+		    : 'No session.';
+	} else if (state.session) {
+		$('status').textContent = describe(shown, state.session, lastAsk);
+	}
+	if (state.session !== shown) {
+		shown = state.session;
+		showSession(shown);
+	}
+	$('ask').textContent = shown ? 'Ask again' : 'Get a session';
+	lastAsk = 'auto';
+});
+
+function readOptions() {
+	const deviceId = $('device-id').value.trim();
+	const threshold = $('threshold').value.trim();
+	if (deviceId !== '' && !/^[A-Za-z0-9._:-]{1,128}$/.test(deviceId))
+		return { field: 'device-id', problem: 'A device ID is 1 to 128 letters, digits, dots, underscores, colons or hyphens.' };
+	if (!/^\d+$/.test(threshold))
+		return { field: 'threshold', problem: 'The threshold is a whole number of seconds, 0 or more.' };
+	return { deviceId: deviceId || null, refreshThreshold: Number(threshold) };
+}
+
+function ask() {
+	const o = readOptions();
+	if (o.problem) {
+		$('options').open = true;
+		$('status').textContent = o.problem;
+		$(o.field).setAttribute('aria-invalid', 'true');
+		$(o.field).focus();
+		return;
+	}
+	$('device-id').removeAttribute('aria-invalid');
+	$('threshold').removeAttribute('aria-invalid');
+	client.update({ deviceId: o.deviceId, refreshThreshold: o.refreshThreshold });
+	lastAsk = 'click';
+	client.refresh().catch(() => {});	// shown through the subscription
+}
+
+function loadScript(src, key) {
+	return new Promise((resolve, reject) => {
+		const s = document.createElement('script');
+		s.async = true;
+		s.crossOrigin = 'anonymous';
+		s.dataset.clerkPublishableKey = key;
+		s.src = src;
+		s.addEventListener('load', resolve);
+		s.addEventListener('error', () => reject(new Error(`could not load ${src}`)));
+		document.head.appendChild(s);
+	});
+}
+
+function showClerkUser() {
+	const user = clerk.user;
+	$('sign-out').hidden = !user;
+	if (user) {
+		clerk.unmountSignIn($('clerk-mount'));
+		const name = user.primaryEmailAddress?.emailAddress || user.username || user.id;
+		$('clerk-user').textContent = `Signed in as ${name}.`;
+	} else {
+		$('clerk-user').textContent = 'Sign in to get a session.';
+		clerk.mountSignIn($('clerk-mount'));
+	}
+	$('ask').disabled = !user;
+}
+
+async function startClerk() {
+	const host = frontendApiFromKey(config.publishableKey);
+	$('clerk-section').hidden = false;
+	$('token-section').hidden = true;
+	if (!host && !config.clerkJsUrl) {
+		$('clerk-user').textContent = 'The Clerk publishable key in this page is not valid (it should look like pk_test_…).';
+		return;
+	}
+	const src = config.clerkJsUrl ||
+	    `https://${host}/npm/@clerk/clerk-js@5/dist/clerk.browser.js`;
+	$('status').textContent = 'Loading Clerk…';
+	try {
+		await loadScript(src, config.publishableKey);
+		await window.Clerk.load();
+	} catch (e) {
+		$('status').textContent = '';
+		$('clerk-user').textContent = `Clerk could not be loaded (${e.message}).`;
+		return;
+	}
+	clerk = window.Clerk;
+	$('status').textContent = '';
+	let signedIn = Boolean(clerk.user);
+	showClerkUser();
+	if (signedIn)
+		ask();
+	clerk.addListener(() => {
+		const now = Boolean(clerk.user);
+		if (now === signedIn)
+			return;
+		signedIn = now;
+		showClerkUser();
+		if (now) {
+			ask();
+		} else {
+			client.close();
+			shown = null;
+			showSession(null);
+			showError(null);
+		}
+	});
+	$('sign-out').addEventListener('click', () => clerk.signOut());
+}
+
+$('endpoint-shown').textContent = config.endpoint;
+$('threshold').value = String(config.threshold);
+$('device-id').value = config.deviceId;
+$('ask-form').addEventListener('submit', (e) => {
+	e.preventDefault();
+	ask();
+});
+setInterval(tick, 1000);
+if (config.publishableKey || config.clerkJsUrl)
+	startClerk();
