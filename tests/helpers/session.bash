@@ -1,0 +1,49 @@
+# session.bash: small additions for the request/session test files, on top
+# of helpers/common (cgi_call, pg_sql, tokens). Load after it:
+#
+#   load helpers/common
+#   load helpers/session
+
+UUID_V4_RE='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+ISO_MS_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
+
+# session_call USER [cgi_call ARGS...]: a POST with a fresh valid token
+# for USER; everything else as cgi_call.
+session_call() {
+	local tok
+	tok=$(valid_token "$1") || die "could not mint a token for $1" || return
+	shift
+	cgi_call --token "$tok" "$@"
+}
+
+# iso_ms TIMESTAMP: an ISO-8601 time as Unix milliseconds.
+iso_ms() {
+	date -ud "$1" +%s%3N 2>/dev/null || die "not a timestamp: '$1'"
+}
+
+# now_ms: the current Unix time in milliseconds.
+now_ms() {
+	date +%s%3N
+}
+
+# assert_near EXPECTED ACTUAL SLACK WHAT: |EXPECTED - ACTUAL| <= SLACK.
+assert_near() {
+	local d=$(($2 - $1))
+	((d < 0)) && d=$((-d))
+	((d <= $3)) && return 0
+	batslib_print_kv_single_or_multi 8 'what' "$4" 'expected' "$1 +- $3" \
+		'actual' "$2" | batslib_decorate 'assertion failed' | fail
+}
+
+# rows USER [WHERE]: how many chatkit_sessions rows USER has (matching the
+# extra SQL condition WHERE, e.g. "status = 'active'").
+rows() {
+	pg_sql "select count(*) from chatkit_sessions
+		 where clerk_user_id = :'id' and (${2:-true})" id="$1"
+}
+
+# assert_rows USER N [WHERE]: USER has exactly N such rows.
+assert_rows() {
+	assert "$2" == "$(rows "$1" "${3:-true}")" \
+		"rows of $1 in chatkit_sessions where ${3:-true}"
+}
