@@ -174,7 +174,8 @@ session_cookies(const char *h, char *out[CREDENTIALS_MAX], size_t *n)
 		}
 		if (nm[sizeof(name) - 1] != '_' || nlen == sizeof(name))
 			continue;
-		if (*n == CREDENTIALS_MAX - (plain != NULL))
+		/* Keep the last slot for a plain __session, wherever it is. */
+		if (*n + 1 >= CREDENTIALS_MAX)
 			continue;
 		if ((out[*n] = copy_token(val, vlen)) == NULL)
 			return false;
