@@ -17,6 +17,19 @@
 # no stray configuration file is read.
 
 CGI_TIMEOUT=${CGI_TIMEOUT:-30}
+
+# FastCGI mode: a test file whose name starts with "fcgi-" (a link to the
+# cgi-*.bats file of the same behaviours) or CGI_MODE=fastcgi runs every
+# call through a FastCGI process of the same binary: spawn-fcgi binds a
+# socket and starts it, cgi-fcgi sends the CGI variables as FastCGI params
+# and the body as FCGI_STDIN. The process starts with an empty environment,
+# so settings arrive as params, as Apache's SetEnv sends them to mod_fcgid.
+if [[ -z ${CGI_MODE:-} ]]; then
+	case ${BATS_TEST_FILENAME##*/} in
+	fcgi-*) CGI_MODE=fastcgi ;;
+	*) CGI_MODE=cgi ;;
+	esac
+fi
 CGI_WORKFLOW_ID=${CGI_WORKFLOW_ID:-wf_test}
 
 # cgi_env_defaults: set cgi_env to the defaults described above.
@@ -48,6 +61,9 @@ cgi_call() {
 	local -a unset_names=() order=()
 
 	[[ -x $CGI ]] || die "CGI binary not built or not executable: $CGI" || return
+	if [[ $CGI_MODE == fastcgi && ${HAVE_FASTCGI:-yes} != yes ]]; then
+		skip "built without FastCGI support (./configure --with-fastcgi)"
+	fi
 	declare -p cgi_env >/dev/null 2>&1 || cgi_env_defaults
 
 	env[GATEWAY_INTERFACE]=CGI/1.1
@@ -104,15 +120,20 @@ cgi_call() {
 	out=$(mktemp "${BATS_TEST_TMPDIR:-/tmp}/cgi-out.XXXXXX")
 	err=$(mktemp "${BATS_TEST_TMPDIR:-/tmp}/cgi-err.XXXXXX")
 	cgi_exit=0
-	timeout -k 5 "$CGI_TIMEOUT" env -i "${envargs[@]}" "${wrap[@]}" "$CGI" \
-		<"${body_file:-/dev/null}" >"$out" 2>"$err" || cgi_exit=$?
+	if [[ $CGI_MODE == fastcgi ]]; then
+		_fcgi_run "$out" "$err" "${body_file:-/dev/null}" "${envargs[@]}" ||
+			cgi_exit=$?
+	else
+		timeout -k 5 "$CGI_TIMEOUT" env -i "${envargs[@]}" "${wrap[@]}" "$CGI" \
+			<"${body_file:-/dev/null}" >"$out" 2>"$err" || cgi_exit=$?
+	fi
 
 	_cgi_parse "$out"
 	cgi_stderr=$(<"$err")
 	output=$http_body
 
 	# What ran and what came back; bats shows it only when a test fails.
-	printf '# $ %s %s\n' "$method" "${CGI##*/}"
+	printf '# $ %s %s (%s)\n' "$method" "${CGI##*/}" "$CGI_MODE"
 	printf '#   %s\n' "${envargs[@]}" | LC_ALL=C sort | sed 's/\(Bearer [^ ]\{24\}\)[^ ]*/\1.../'
 	[[ -z $body_file ]] || printf '#   body: %.300s\n' "$(<"$body_file")"
 	printf '# -> exit %s, status %s\n' "$cgi_exit" "$http_status"
@@ -126,6 +147,35 @@ cgi_call() {
 	99) die "valgrind reported errors (see stderr above)" ;;
 	*) die "$CGI exited with status $cgi_exit" ;;
 	esac
+}
+
+# _fcgi_run OUT ERR BODY NAME=VALUE...: one request to a fresh FastCGI
+# process of $CGI; the exit status is cgi-fcgi's (or the program's, had it
+# died before answering).
+_fcgi_run() {
+	local out=$1 err=$2 body=$3 sock pid rc=0 i
+	shift 3
+	command -v spawn-fcgi >/dev/null && command -v cgi-fcgi >/dev/null ||
+		die "FastCGI mode needs spawn-fcgi and cgi-fcgi (libfcgi-bin)" || return
+	sock=$(mktemp -u "${BATS_TEST_TMPDIR:-/tmp}/fcgi.XXXXXX")
+	env -i PATH=/usr/bin:/bin spawn-fcgi -n -s "$sock" -- "$CGI" \
+		</dev/null >/dev/null 2>>"$err" 3>&- &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		[[ -S $sock ]] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	timeout -k 5 "$CGI_TIMEOUT" env -i "$@" cgi-fcgi -bind -connect "$sock" \
+		<"$body" >"$out" 2>>"$err" || rc=$?
+	if ! kill -0 "$pid" 2>/dev/null; then
+		wait "$pid" || rc=$?
+	else
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	rm -f "$sock"
+	return "$rc"
 }
 
 # _cgi_parse FILE: split CGI output into headers and body.
