@@ -47,3 +47,29 @@ assert_rows() {
 	assert "$2" == "$(rows "$1" "${3:-true}")" \
 		"rows of $1 in chatkit_sessions where ${3:-true}"
 }
+
+# open_stdin_cgi: print the path of a wrapper that runs $CGI with stdin an
+# empty pipe that stays open for 6 s, so a program that reads the body
+# hangs until cgi_call's timeout. Use: CGI=$(open_stdin_cgi) cgi_call ...
+open_stdin_cgi() {
+	local w=$BATS_TEST_TMPDIR/open-stdin-cgi
+	cat >"$w" <<-EOF
+		#!/bin/bash
+		# Close Bats' descriptors so the writer below cannot hold up the run.
+		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+		exec < <(exec sleep 6 </dev/null 2>/dev/null)
+		exec $(printf '%q' "$CGI")
+	EOF
+	chmod +x "$w"
+	printf '%s\n' "$w"
+}
+
+# nested_body DEPTH: a body object whose nesting is DEPTH levels in all,
+# the top-level object included: {"metadata":{"a":{"a":...{}}}}.
+nested_body() {
+	local n=$(($1 - 2)) open close
+	open=$(printf '{"a":%.0s' $(seq "$n"))
+	close=$(printf '}%.0s' $(seq "$n"))
+	((n > 0)) || open= close=
+	printf '{"metadata":%s{}%s}' "$open" "$close"
+}
