@@ -110,17 +110,17 @@ function showError(err) {
 	box.hidden = false;
 }
 
+// "1 d 2 h 3 min 4 s", largest unit first, seconds always shown.
 function formatDuration(seconds) {
-	const s = Math.max(0, Math.floor(seconds));
-	const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600);
-	const m = Math.floor(s % 3600 / 60), r = s % 60;
-	if (d > 0)
-		return `${d} d ${h} h`;
-	if (h > 0)
-		return `${h} h ${m} min`;
-	if (m > 0)
-		return `${m} min ${r} s`;
-	return `${r} s`;
+	let s = Math.max(0, Math.floor(seconds));
+	const parts = [];
+	for (const [unit, size] of [['d', 86400], ['h', 3600], ['min', 60]]) {
+		if (s >= size || parts.length > 0)
+			parts.push(`${Math.floor(s / size)} ${unit}`);
+		s %= size;
+	}
+	parts.push(`${s} s`);
+	return parts.join(' ');
 }
 
 function setTime(el, iso) {

@@ -45,6 +45,8 @@ run({
 		await openAndAsk(ctx);
 		const alert = page.getByRole('alert');
 		await alert.waitFor();
+		if (ctx.env.SCREENSHOT)
+			await page.screenshot({ path: ctx.env.SCREENSHOT, fullPage: true });
 		result({
 			title: await text(page, '#error-title'),
 			message: await text(page, '#error-message'),
