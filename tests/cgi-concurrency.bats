@@ -1,0 +1,146 @@
+#!/usr/bin/env bats
+# cgi-concurrency.bats: many requests of one user at once end with exactly
+# one active session, and every request returns it.
+#
+# Each test starts 20 programs in the background, released together, each
+# bounded by cgi_call's timeout, and waits for all of them.
+
+bats_require_minimum_version 1.5.0
+
+load helpers/common
+load helpers/session
+
+CGI_TIMEOUT=20
+
+setup_file() {
+	tokens_setup "$BATS_FILE_TMPDIR/keys"
+	pg_start
+}
+
+teardown_file() {
+	pg_stop
+}
+
+setup() {
+	cgi_env_defaults
+	user=$(unique_id)
+	pg_add_user "$user"
+}
+
+# burst N [cgi_call ARGS...]: N concurrent requests for $user with one
+# valid token. Sets $results to N lines "STATUS chatKitSessionId deviceId"
+# (sorted); each request's cgi_call log is in $BATS_TEST_TMPDIR/burst/I.log.
+burst() {
+	local n=$1 i tok dir=$BATS_TEST_TMPDIR/burst
+	local -a pids=()
+	shift
+	mkdir -p "$dir"
+	rm -f "$dir"/*
+	tok=$(valid_token "$user")
+	for ((i = 1; i <= n; i++)); do
+		(
+			local w=0
+			# Start line: all requests leave together (at most 5 s).
+			while [[ ! -e $dir/go ]] && ((w++ < 500)); do
+				sleep 0.01
+			done
+			cgi_call --token "$tok" "$@" >"$dir/$i.log" 2>&1 || true
+			printf '%s %s %s\n' "$http_status" \
+				"$(jq -r .session.chatKitSessionId <<<"$http_body" 2>/dev/null)" \
+				"$(jq -r .session.deviceId <<<"$http_body" 2>/dev/null)" \
+				>"$dir/$i.res"
+		) &
+		pids+=($!)
+	done
+	: >"$dir/go"
+	for i in "${pids[@]}"; do
+		wait "$i" || true
+	done
+	results=$(cat "$dir"/*.res | sort)
+	# Shown only when a test fails: what each request saw.
+	printf '# burst of %s: status, chatKitSessionId, deviceId (count)\n' "$n"
+	uniq -c <<<"$results" | sed 's/^/#   /'
+}
+
+# assert_all_ok N: every one of N requests answered 200.
+assert_all_ok() {
+	assert "$1" == "$(grep -c '^200 ' <<<"$results")" "requests answered 200"
+}
+
+# assert_distinct N: the requests saw N distinct chatKitSessionIds.
+assert_distinct() {
+	assert "$1" == "$(cut -d' ' -f2 <<<"$results" | sort -u | wc -l)" \
+		"distinct chatKitSessionIds"
+}
+
+@test "20 concurrent requests of a new user all get one and the same session" {
+	burst 20
+	assert_all_ok 20
+	assert_distinct 1
+	assert_rows "$user" 1 "status = 'active'"
+	assert_rows "$user" 1
+}
+
+@test "20 concurrent requests of a new user for one device all get one session" {
+	burst 20 --body '{"deviceId":"device-race"}'
+	assert_all_ok 20
+	assert_distinct 1
+	assert " device-race$" =~ "$(head -n 1 <<<"$results")" deviceId
+	assert_rows "$user" 1 "status = 'active' and device_id = 'device-race'"
+	assert_rows "$user" 1
+}
+
+@test "20 concurrent requests for a session due for refresh all get the one new id" {
+	local old
+	session_call "$user"
+	assert_status 200
+	old=$(json_field .session.chatKitSessionId)
+	pg_sql "update chatkit_sessions set expires_at = now() + interval '30 minutes'
+		 where clerk_user_id = :'id'" id="$user"
+	burst 20
+	assert_all_ok 20
+	assert_distinct 1
+	assert "$old" != "$(head -n 1 <<<"$results" | cut -d' ' -f2)" \
+		"chatKitSessionId after refresh"
+	assert_rows "$user" 1 "status = 'active' and expires_at > now() + interval '23 hours'"
+	assert_rows "$user" 1
+}
+
+@test "20 concurrent requests after the only session expired create one new session" {
+	local old
+	session_call "$user" --body '{"deviceId":"device-exp"}'
+	assert_status 200
+	old=$(json_field .session.chatKitSessionId)
+	pg_sql "update chatkit_sessions set expires_at = now() - interval '1 minute'
+		 where clerk_user_id = :'id'" id="$user"
+	burst 20 --body '{"deviceId":"device-exp"}'
+	assert_all_ok 20
+	assert_distinct 1
+	assert "$old" != "$(head -n 1 <<<"$results" | cut -d' ' -f2)" \
+		"chatKitSessionId after expiry"
+	assert_rows "$user" 1 "status = 'active'"
+	assert_rows "$user" 2
+}
+
+@test "concurrent requests for two devices of one user end with one session each" {
+	local dir=$BATS_TEST_TMPDIR/two
+	mkdir -p "$dir"
+	# Two bursts of 10 at once, one per device.
+	(BATS_TEST_TMPDIR=$dir/a && mkdir -p "$BATS_TEST_TMPDIR" &&
+		burst 10 --body '{"deviceId":"device-a"}' >/dev/null &&
+		printf '%s\n' "$results" >"$dir/a.txt") &
+	local pa=$!
+	(BATS_TEST_TMPDIR=$dir/b && mkdir -p "$BATS_TEST_TMPDIR" &&
+		burst 10 --body '{"deviceId":"device-b"}' >/dev/null &&
+		printf '%s\n' "$results" >"$dir/b.txt") &
+	local pb=$!
+	wait "$pa" || true
+	wait "$pb" || true
+	results=$(cat "$dir/a.txt" "$dir/b.txt" | sort)
+	uniq -c <<<"$results" | sed 's/^/#   /'
+	assert_all_ok 20
+	assert_distinct 2
+	assert_rows "$user" 1 "status = 'active' and device_id = 'device-a'"
+	assert_rows "$user" 1 "status = 'active' and device_id = 'device-b'"
+	assert_rows "$user" 2
+}
