@@ -266,8 +266,12 @@ http_request() {
 	done
 	local -a args=(-sS -X "$method" --max-time "$HTTP_TIMEOUT" -o - -D -)
 	[[ -z $token ]] || args+=(-H "Authorization: Bearer $token")
-	[[ -z $body_file ]] ||
+	if [[ -n $body_file ]]; then
 		args+=(-H 'Content-Type: application/json' --data-binary "@$body_file")
+	elif [[ $method == POST ]]; then
+		# As browsers do; lighttpd answers 411 to a POST without it.
+		args+=(-H 'Content-Length: 0')
+	fi
 	args+=("${extra[@]}")
 
 	local out rc=0

@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# apache-cgid.bats: the CGI behind Apache with mpm_event + mod_cgid, driven with curl.
+# Configured by the shipped apache/chatkit-session.conf.in inside
+# apache/standalone.conf.in. The cases live in
+# helpers/server-cases.bash, shared by every server's file.
+
+bats_require_minimum_version 1.5.0
+
+load helpers/common
+load helpers/httpd
+load helpers/server-cases
+
+setup_file() {
+	server_setup_file apache-cgid
+}
+
+teardown_file() {
+	server_teardown_file
+}
+
+setup() {
+	httpd_log_mark
+}
+
+teardown() {
+	httpd_log_tail
+}
+
+@test "apache mpm_event+mod_cgid: a valid token and a body get 200 with the session fields" {
+	case_success
+}
+
+@test "apache mpm_event+mod_cgid: a second request of the same user reuses the session" {
+	case_reuse
+}
+
+@test "apache mpm_event+mod_cgid: a request without an Authorization header gets 401" {
+	case_no_header
+}
+
+@test "apache mpm_event+mod_cgid: a token signed with another key gets 401 invalid_token" {
+	case_bad_token
+}
+
+@test "apache mpm_event+mod_cgid: the Authorization header reaches the program" {
+	case_header_reaches_program
+}
+
+@test "apache mpm_event+mod_cgid: a user without a users row gets 403 User role not found" {
+	case_no_users_row
+}
+
+@test "apache mpm_event+mod_cgid: GET gets 405 with Allow: POST" {
+	case_get
+}
+
+@test "apache mpm_event+mod_cgid: a body over 64 KiB gets 413" {
+	case_too_large
+}
+
+@test "apache mpm_event+mod_cgid: 20 concurrent requests of a fresh user end in one active session" {
+	case_concurrent
+}
+
+@test "apache mpm_event+mod_cgid: the demo page and its module are served from the same origin" {
+	case_page
+}
