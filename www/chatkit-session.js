@@ -240,7 +240,6 @@ class ChatKitSessionClient {
 			timeout: DEFAULT_TIMEOUT,
 			...options,
 		};
-		this._check = this.check.bind(this);
 		this._state = Object.freeze({ session: null, loading: false, error: null });
 		this._listeners = new Set();
 		this._inflight = null;
