@@ -73,3 +73,11 @@ nested_body() {
 	((n > 0)) || open= close=
 	printf '{"metadata":%s{}%s}' "$open" "$close"
 }
+
+# refute_contains TEXT HAYSTACK WHAT: HAYSTACK does not hold TEXT (fixed
+# string, not a pattern).
+refute_contains() {
+	[[ $2 != *"$1"* ]] && return 0
+	batslib_print_kv_single_or_multi 8 'what' "$3" 'must not contain' "$1" \
+		'actual' "$2" | batslib_decorate 'assertion failed' | fail
+}
