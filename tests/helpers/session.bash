@@ -81,3 +81,9 @@ refute_contains() {
 	batslib_print_kv_single_or_multi 8 'what' "$3" 'must not contain' "$1" \
 		'actual' "$2" | batslib_decorate 'assertion failed' | fail
 }
+
+# pg_sql_db DB SQL: run SQL as superuser postgres on database DB of the
+# test cluster (pg_sql is for database chatkit).
+pg_sql_db() {
+	_pg_psql "$1" postgres <<<"$2"
+}

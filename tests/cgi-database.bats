@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# cgi-database.bats: how the program meets its database: where the
+# connection settings come from, 503 when the database cannot be reached,
+# and 500 (details on stderr only) when it answers with an error.
+
+bats_require_minimum_version 1.5.0
+
+load helpers/common
+load helpers/session
+
+ACQUIRE_SIG='chatkit_acquire_session(text, text, text, integer, integer, jsonb, text[], uuid, uuid)'
+
+setup_file() {
+	tokens_setup "$BATS_FILE_TMPDIR/keys"
+	pg_start
+	# Broken databases beside the good one: migrations half there, none
+	# at all, and a role that may not run the acquire function.
+	pg_sql_db postgres "create database chatkit_nofunc template chatkit owner chatkit" &&
+		pg_sql_db chatkit_nofunc "drop function $ACQUIRE_SIG" &&
+		pg_sql_db postgres "create database chatkit_empty owner chatkit" &&
+		pg_sql_db postgres "create role chatkit_noexec login" &&
+		pg_sql "grant select on users, chatkit_sessions to chatkit_noexec" ||
+		die "could not prepare the broken databases"
+}
+
+teardown_file() {
+	if [[ -n ${hang_pid:-} ]]; then
+		kill "$hang_pid" 2>/dev/null || true
+	fi
+	pg_stop
+}
+
+setup() {
+	cgi_env_defaults
+	user=$(unique_id)
+	pg_add_user "$user"
+	hang_pid=
+}
+
+teardown() {
+	if [[ -n ${hang_pid:-} ]]; then
+		kill "$hang_pid" 2>/dev/null || true
+		wait "$hang_pid" 2>/dev/null || true
+	fi
+}
+
+# url_for DB [USER]: a connection string to database DB of the test cluster.
+url_for() {
+	printf 'host=127.0.0.1 port=%s dbname=%s user=%s\n' \
+		"$PG_TEST_PORT" "$1" "${2:-chatkit}"
+}
+
+# hanging_port: start a listener that accepts TCP connections and never
+# says a word (for at most 20 s); sets hang_pid and hang_port. Not to be
+# called in $(...): hang_pid must reach teardown.
+hanging_port() {
+	local f=$BATS_TEST_TMPDIR/hang.port i
+	python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+print(s.getsockname()[1], flush=True)
+time.sleep(20)
+' >"$f" 2>/dev/null </dev/null 3>&- &
+	hang_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $f ]] && break
+		sleep 0.05
+	done
+	[[ -s $f ]] || die "the silent listener did not start" || return
+	hang_port=$(<"$f")
+}
+
+# unavailable [cgi_call ARGS...]: a valid request gets 503 with
+# Retry-After, and the answer holds no connection details.
+unavailable() {
+	session_call "$user" "$@"
+	assert_error 503 'Service Unavailable'
+	assert_header Retry-After '^[0-9]+$'
+	assert_header Content-Type '^application/json$'
+	assert '(refused|timeout|127\.0\.0\.1|port=|host=)' !~ "$http_body" \
+		"body (no connection details)"
+}
+
+# internal_error [cgi_call ARGS...]: a valid request gets 500 Internal
+# Server Error, with no SQL error text in the body.
+internal_error() {
+	session_call "$user" "$@"
+	assert_error 500 'Internal Server Error'
+	assert_header Content-Type '^application/json$'
+	assert '(ERROR|does not exist|chatkit_|function|relation|permission|SQL)' !~ \
+		"$http_body" "body (no database error text)"
+}
+
+# --- cannot be reached: 503 ------------------------------------------------
+
+@test "an unreachable database with a valid token gets 503 with Retry-After" {
+	unavailable CHATKIT_DATABASE_URL="$(pg_dead_url)"
+	assert_header Retry-After '^5$'
+}
+
+@test "a refused connection is answered at once" {
+	local start
+	start=$(now_ms)
+	unavailable CHATKIT_DATABASE_URL="host=127.0.0.1 port=$(random_free_port) dbname=chatkit user=chatkit"
+	assert_near "$start" "$(now_ms)" 3000 "ms until the answer"
+}
+
+@test "a database that never answers gets 503 after the default 5 s connect timeout" {
+	local start took
+	hanging_port
+	start=$(now_ms)
+	CGI_TIMEOUT=15 unavailable \
+		CHATKIT_DATABASE_URL="host=127.0.0.1 port=$hang_port dbname=chatkit user=chatkit"
+	took=$(($(now_ms) - start))
+	assert_near 5000 "$took" 3000 "ms until the answer"
+}
+
+@test "PGCONNECT_TIMEOUT shortens the wait for a database that never answers" {
+	local start
+	hanging_port
+	start=$(now_ms)
+	CGI_TIMEOUT=15 unavailable -u CHATKIT_DATABASE_URL PGHOST=127.0.0.1 \
+		PGPORT="$hang_port" PGDATABASE=chatkit PGUSER=chatkit PGCONNECT_TIMEOUT=2
+	assert_near "$start" "$(now_ms)" 3800 "ms until the answer"
+}
+
+@test "an unreachable database via PGHOST and PGPORT gets 503" {
+	unavailable -u CHATKIT_DATABASE_URL PGHOST=127.0.0.1 \
+		PGPORT="$(random_free_port)" PGDATABASE=chatkit PGUSER=chatkit
+}
+
+@test "a refused token never reaches an unreachable database" {
+	cgi_call --token "$(valid_token "$user" exp:=$(($(now) - 600)))" \
+		CHATKIT_DATABASE_URL="$(pg_dead_url)"
+	assert_error 401 Unauthorized
+	refute_header Retry-After
+}
+
+# --- where the connection comes from ----------------------------------------
+
+@test "the libpq environment is used without CHATKIT_DATABASE_URL" {
+	session_call "$user" -u CHATKIT_DATABASE_URL PGHOST=127.0.0.1 \
+		PGPORT="$PG_TEST_PORT" PGDATABASE=chatkit PGUSER=chatkit
+	assert_status 200
+	assert_json .session.userId "$user"
+	assert_rows "$user" 1
+}
+
+@test "CHATKIT_DATABASE_URL wins over the libpq environment" {
+	session_call "$user" PGHOST=127.0.0.1 PGPORT="$(random_free_port)" \
+		PGDATABASE=nosuchdb PGUSER=nosuchuser
+	assert_status 200
+	assert_json .session.userId "$user"
+	assert_rows "$user" 1
+}
+
+@test "an unreachable CHATKIT_DATABASE_URL is not rescued by a good libpq environment" {
+	unavailable CHATKIT_DATABASE_URL="$(pg_dead_url)" PGHOST=127.0.0.1 \
+		PGPORT="$PG_TEST_PORT" PGDATABASE=chatkit PGUSER=chatkit
+	assert_rows "$user" 0
+}
+
+@test "CHATKIT_DATABASE_URL may be a postgresql:// URI" {
+	session_call "$user" \
+		CHATKIT_DATABASE_URL="postgresql://chatkit@127.0.0.1:$PG_TEST_PORT/chatkit"
+	assert_status 200
+	assert_json .session.userId "$user"
+	assert_rows "$user" 1
+}
+
+# --- database errors: 500, details on stderr only ----------------------------
+
+@test "a database without the acquire function gets 500 Internal Server Error" {
+	pg_sql_db chatkit_nofunc "insert into users (clerk_user_id) values ('$user')"
+	internal_error CHATKIT_DATABASE_URL="$(url_for chatkit_nofunc)"
+	refute_header Retry-After
+}
+
+@test "the missing function's error text goes to stderr" {
+	pg_sql_db chatkit_nofunc "insert into users (clerk_user_id) values ('$user')"
+	internal_error CHATKIT_DATABASE_URL="$(url_for chatkit_nofunc)"
+	assert 'chatkit_acquire_session.*does not exist|does not exist.*chatkit_acquire_session' \
+		=~ "$cgi_stderr" stderr
+}
+
+@test "a database without any migrations gets 500 and logs why" {
+	internal_error CHATKIT_DATABASE_URL="$(url_for chatkit_empty)"
+	assert 'does not exist' =~ "$cgi_stderr" stderr
+}
+
+@test "a role that may not run the acquire function gets 500 and logs why" {
+	internal_error CHATKIT_DATABASE_URL="$(url_for chatkit chatkit_noexec)"
+	assert 'permission denied' =~ "$cgi_stderr" stderr
+	assert_rows "$user" 0
+}
+
+@test "a database error never shows the database password" {
+	internal_error CHATKIT_DATABASE_URL="$(url_for chatkit_empty) password=Db5ecretPw"
+	refute_contains Db5ecretPw "$http_body" body
+	refute_contains Db5ecretPw "$cgi_stderr" stderr
+}
+
+@test "an unreachable database never shows the database password" {
+	unavailable CHATKIT_DATABASE_URL="$(pg_dead_url) password=Db5ecretPw"
+	refute_contains Db5ecretPw "$http_body" body
+	refute_contains Db5ecretPw "$cgi_stderr" stderr
+}
