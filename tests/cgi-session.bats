@@ -29,6 +29,7 @@ open_session() {
 	session_call "$user" "$@"
 	assert_status 200
 	assert_json .session.userId "$user"
+	assert_header Cache-Control '^no-store$'
 	sid=$(json_field .session.chatKitSessionId)
 	device=$(json_field .session.deviceId)
 	created=$(json_field .session.createdAt)
