@@ -1,0 +1,149 @@
+# bench/common.bash: what bench/run and bench/profile share: paths, the
+# test helpers, missing packages, the out-of-tree build and the floors.
+#
+# After bench_build: BENCH_CGI (the program, built out of tree under
+# bench/.build/obj), BENCH_BIN (bench/.build/bin: the floors and copies of
+# the program), BENCH_HAVE_FCGI (yes/no: the program links libfcgi).
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP_SRCDIR=$(cd "$BENCH_DIR/.." && pwd)
+BENCH_BUILD=$BENCH_DIR/.build
+BENCH_BIN=$BENCH_BUILD/bin
+export TOP_SRCDIR
+
+# Same code generation and hardening as configure gives the program.
+FLOOR_CFLAGS=${FLOOR_CFLAGS:--g -O2 -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wall -Wextra}
+FLOOR_LDFLAGS=${FLOOR_LDFLAGS:--pie -Wl,-z,relro -Wl,--as-needed}
+
+# die MESSAGE...: what tests/helpers/common.bash gives the helpers, which
+# we do not load (it needs bats).
+die() {
+	printf 'bench: %s\n' "$*" >&2
+	return 1
+}
+
+# now: the current Unix time in seconds (tokens.bash uses it).
+now() {
+	date +%s
+}
+
+# shellcheck source=../tests/helpers/pg.bash
+source "$TOP_SRCDIR/tests/helpers/pg.bash"
+# shellcheck source=../tests/helpers/tokens.bash
+source "$TOP_SRCDIR/tests/helpers/tokens.bash"
+# shellcheck source=../tests/helpers/httpd.bash
+source "$TOP_SRCDIR/tests/helpers/httpd.bash"
+
+# note TEXT...: progress on stderr.
+note() {
+	printf '== %s\n' "$*" >&2
+}
+
+# bench_install_deps: the project's packages (scripts/install-deps) and
+# bench/deps-debian.txt's, each installed only when missing.
+bench_install_deps() {
+	local p missing= sudo=
+	"$TOP_SRCDIR/scripts/install-deps" || return
+	for p in $(sed -e 's/#.*//' "$BENCH_DIR/deps-debian.txt"); do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing="$missing $p"
+	done
+	[[ -n $missing ]] || return 0
+	note "installing:$missing"
+	((EUID == 0)) || sudo=sudo
+	$sudo apt-get update -q &&
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
+			--no-install-recommends $missing || return
+	# Debian starts (or restarts) the packaged services; ours run on
+	# their own ports.
+	case " $missing " in *" pgbouncer "*)
+		$sudo service pgbouncer stop >/dev/null 2>&1 || true ;;
+	esac
+	case " $missing " in *" libapache2-mod-fcgid "*)
+		$sudo service apache2 stop >/dev/null 2>&1 || true ;;
+	esac
+}
+
+# _bench_sync_sources: copy the files of the work tree that git knows
+# (tracked and not ignored) to bench/.build/src, keeping their times, so
+# make rebuilds only what changed. An outside copy because the tree itself
+# may be configured in place, which rules out a VPATH build from it.
+_bench_sync_sources() {
+	local src=$BENCH_BUILD/src
+	mkdir -p "$src" || return
+	if git -C "$TOP_SRCDIR" rev-parse --git-dir >/dev/null 2>&1; then
+		(cd "$TOP_SRCDIR" &&
+			git ls-files -z --cached --others --exclude-standard |
+			while IFS= read -r -d '' f; do
+				[[ -f $f ]] && printf '%s\0' "$f"
+			done | xargs -0 cp -p --parents -t "$src") || return
+	else
+		(cd "$TOP_SRCDIR" && tar --exclude=./bench/.build --exclude=./node_modules \
+			-cf - .) | (cd "$src" && tar -xpf -) || return
+	fi
+}
+
+# bench_build: build the program out of tree (FastCGI mode when configure
+# offers it) and the floors; copy the binaries to BENCH_BIN.
+bench_build() {
+	local src=$BENCH_BUILD/src obj=$BENCH_BUILD/obj log=$BENCH_BUILD/build.log
+	local -a confargs=()
+	note "building into ${BENCH_BUILD#"$TOP_SRCDIR"/} (log: $log)"
+	mkdir -p "$obj" "$BENCH_BIN" || return
+	: >"$log"
+	_bench_sync_sources || die "cannot copy the sources to $src" || return
+	if [[ ! -x $src/configure || $src/configure.ac -nt $src/configure ]]; then
+		(cd "$src" && autoreconf -fi) >>"$log" 2>&1 ||
+			die "autoreconf failed, see $log" || return
+	fi
+	if [[ ! -f $obj/config.status || $src/configure -nt $obj/config.status ]]; then
+		if "$src/configure" --help | grep -q -- '--with-fastcgi'; then
+			confargs+=(--with-fastcgi)
+		fi
+		(cd "$obj" && "$src/configure" "${confargs[@]}") >>"$log" 2>&1 ||
+			die "configure failed, see $log" || return
+	fi
+	make -C "$obj" -j"$(nproc)" cgi-bin/chatkit-session.cgi >>"$log" 2>&1 ||
+		die "make failed, see $log" || return
+	BENCH_CGI=$obj/cgi-bin/chatkit-session.cgi
+	BENCH_HAVE_FCGI=no
+	if readelf -d "$BENCH_CGI" | grep -q 'NEEDED.*libfcgi'; then
+		BENCH_HAVE_FCGI=yes
+	fi
+	# Separate copies, so CGI and FastCGI processes of the program can be
+	# told apart by their executable (peak RSS) and mod_fcgid gets its own.
+	install -m 0755 "$BENCH_CGI" "$BENCH_BIN/chatkit-session.cgi" || return
+	install -m 0755 "$BENCH_CGI" "$BENCH_BIN/chatkit-session.fcgi" || return
+	_bench_floor floor-exec "" &&
+		_bench_floor floor-connect libpq &&
+		_bench_floor floor-libs "libpq libjwt json-c uuid libcrypto" &&
+		_bench_floor floor-fcgi "" -lfcgi
+}
+
+# _bench_floor NAME PKGS [LIBS...]: cc bench/NAME.c with pkg-config PKGS.
+_bench_floor() {
+	local name=$1 pkgs=$2 out=$BENCH_BIN/$1 cflags= libs=
+	shift 2
+	if [[ -n $pkgs ]]; then
+		cflags=$(pkg-config --cflags $pkgs) && libs=$(pkg-config --libs $pkgs) ||
+			die "pkg-config $pkgs failed" || return
+	fi
+	[[ $out -nt $BENCH_DIR/$name.c ]] && return 0
+	# shellcheck disable=SC2086 # word lists
+	cc $FLOOR_CFLAGS $cflags -o "$out" "$BENCH_DIR/$name.c" \
+		$FLOOR_LDFLAGS $libs "$@" || die "cannot build $name" || return
+}
+
+# cgi_env_words TOKEN BODY-FILE NAME=VALUE...: print, one per line, the
+# environment of one CGI request (POST, JSON body, bearer token) plus
+# the given settings, for env -i.
+cgi_env_words() {
+	local token=$1 body=$2
+	shift 2
+	printf '%s\n' GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 \
+		SERVER_NAME=127.0.0.1 SERVER_PORT=80 REMOTE_ADDR=127.0.0.1 \
+		SCRIPT_NAME=/api/chatkit/session REQUEST_URI=/api/chatkit/session \
+		QUERY_STRING= REQUEST_METHOD=POST CONTENT_TYPE=application/json \
+		"CONTENT_LENGTH=$(stat -c %s "$body")" \
+		"HTTP_AUTHORIZATION=Bearer $token" "$@"
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* floor-libs.c: benchmark floor: fixed JSON from a CGI linked against the
+ * libraries chatkit-session.cgi uses (libpq, libjwt, json-c, libuuid,
+ * libcrypto), one cheap call into each so --as-needed keeps them all; no
+ * database connection, so its rate is what a pooler in front could give */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <jwt.h>
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <uuid/uuid.h>
+
+int
+main(void)
+{
+	const char *cl = getenv("CONTENT_LENGTH");
+	long left = cl != NULL ? strtol(cl, NULL, 10) : 0;
+	char buf[4096];
+	ssize_t r;
+	uuid_t u;
+	jwt_t *jwt = NULL;
+	unsigned long touched = 0;
+
+	while (left > 0 && (r = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+		left -= r;
+	touched += (unsigned long)PQlibVersion();
+	touched += json_c_version_num();
+	uuid_clear(u);
+	touched += (unsigned long)uuid_is_null(u);
+	touched += OpenSSL_version_num() != 0;
+	if (jwt_new(&jwt) == 0)
+		touched++;
+	jwt_free(jwt);
+
+	fputs("Status: 200 OK\r\n"
+	      "Content-Type: application/json\r\n"
+	      "Cache-Control: no-store\r\n"
+	      "\r\n", stdout);
+	printf("{\"floor\":\"libs\",\"touched\":%lu}\n", touched > 0 ? 1UL : 0UL);
+	return 0;
+}
