@@ -114,6 +114,7 @@ fcgi_serve(void)
 			FCGX_PutStr(out, (int)len, r.out);
 		else
 			log_warnx("out of memory rendering the response");
+		request_drain(&req);
 		free(out);
 		response_free(&resp);
 		request_free(&req);

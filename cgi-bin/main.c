@@ -2,6 +2,7 @@
 /* main.c: process life: configuration once, one CGI request (or the
  * FastCGI loop when a process manager started us), exit 0 */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,14 +27,31 @@ env_lookup(const char *name, void *arg)
 	return getenv(name);
 }
 
+#define DRAIN_IDLE_MS 1000 /* a drained body that stops flowing is left */
+
+struct input {
+	int fd;
+	int idle_ms; /* -1: wait as long as the server does */
+};
+
+/* read(2) on in->fd; with idle_ms set, no data for that long is an end. */
 static ssize_t
 fd_read(void *arg, char *buf, size_t n)
 {
-	int fd = *(int *)arg;
+	struct input *in = arg;
+	struct pollfd pfd = {.fd = in->fd, .events = POLLIN};
 	ssize_t r;
+	int rc;
 
+	if (in->idle_ms >= 0) {
+		do
+			rc = poll(&pfd, 1, in->idle_ms);
+		while (rc < 0 && errno == EINTR);
+		if (rc <= 0)
+			return 0;
+	}
 	do
-		r = read(fd, buf, n);
+		r = read(in->fd, buf, n);
 	while (r < 0 && errno == EINTR);
 	return r;
 }
@@ -64,7 +82,7 @@ main(void)
 	struct err e = {{0}};
 	char *out = NULL;
 	size_t len = 0;
-	int in_fd = STDIN_FILENO;
+	struct input in = {.fd = STDIN_FILENO, .idle_ms = -1};
 
 	signal(SIGPIPE, SIG_IGN);
 #ifdef HAVE_LIBFCGI
@@ -78,12 +96,16 @@ main(void)
 		log_warnx("out of memory");
 		cfg.ok = false;
 	}
-	request_from_env(&req, env_lookup, NULL, fd_read, &in_fd);
+	request_from_env(&req, env_lookup, NULL, fd_read, &in);
 	handle(&cfg, db, &req, time(NULL), &resp);
 	if ((out = response_render(&resp, &len)) != NULL)
 		write_all(STDOUT_FILENO, out, len);
 	else
 		log_warnx("out of memory rendering the response");
+	/* The answer is out; now take the rest of the body off the server's
+	 * hands, so it never writes into a closed pipe (see request_drain). */
+	in.idle_ms = DRAIN_IDLE_MS;
+	request_drain(&req);
 
 	free(out);
 	response_free(&resp);

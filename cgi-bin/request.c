@@ -10,7 +10,11 @@
 
 #define ORIGIN_MAX 512 /* bytes of an origin we compare */
 
-/* CONTENT_LENGTH: plain digits, overflow-checked, compared to BODY_MAX. */
+/*
+ * CONTENT_LENGTH: plain digits, overflow-checked, compared to BODY_MAX.
+ * *out keeps the declared length (saturated just above DRAIN_MAX) even
+ * when it is too large, so the body can still be drained.
+ */
 static enum status
 parse_length(const char *s, size_t *out)
 {
@@ -22,14 +26,12 @@ parse_length(const char *s, size_t *out)
 	for (; *s != '\0'; s++) {
 		if (*s < '0' || *s > '9')
 			return ST_BAD_REQUEST;
-		if (v > BODY_MAX)
+		if (v > DRAIN_MAX)
 			continue; /* already too large; keep checking digits */
 		v = v * 10 + (size_t)(*s - '0');
 	}
-	if (v > BODY_MAX)
-		return ST_TOO_LARGE;
 	*out = v;
-	return ST_OK;
+	return v > BODY_MAX ? ST_TOO_LARGE : ST_OK;
 }
 
 void
@@ -248,6 +250,8 @@ request_read_body(struct request *req, struct err *e)
 	}
 	while (got < len) {
 		r = req->read(req->read_arg, buf + got, len - got);
+		if (r > 0)
+			req->consumed += (size_t)r;
 		if (r <= 0) {
 			err_set(e,
 			    "body: short read, %zu of CONTENT_LENGTH %zu", got,
@@ -260,11 +264,34 @@ request_read_body(struct request *req, struct err *e)
 	buf[len] = '\0';
 	req->body = buf; /* ownership moves */
 	req->body_len = len;
+	req->consumed = len;
 	buf = NULL;
 	st = ST_OK;
 out:
 	free(buf);
 	return st;
+}
+
+void
+request_drain(struct request *req)
+{
+	char buf[4096];
+	size_t left;
+	ssize_t r;
+
+	if (req->read == NULL || req->length_status == ST_BAD_REQUEST ||
+	    req->content_length > DRAIN_MAX ||
+	    req->consumed >= req->content_length)
+		return;
+	left = req->content_length - req->consumed;
+	while (left > 0) {
+		r = req->read(req->read_arg, buf,
+		    left < sizeof(buf) ? left : sizeof(buf));
+		if (r <= 0)
+			break;
+		left -= (size_t)r;
+		req->consumed += (size_t)r;
+	}
 }
 
 static bool
@@ -285,34 +312,25 @@ device_id_ok(const char *s, size_t len)
 	return true;
 }
 
-/* PostgreSQL's jsonb cannot hold U+0000: refuse it anywhere inside. */
+/*
+ * PostgreSQL's jsonb cannot hold U+0000, and json-c would silently cut an
+ * object key at it: refuse a \u0000 escape anywhere in the (valid JSON)
+ * text. Outside strings JSON has no backslashes, so a scan suffices.
+ */
 static bool
-no_nul(json_object *o)
+has_escaped_nul(const char *text, size_t len)
 {
-	size_t i, n;
+	size_t i;
 
-	switch (json_object_get_type(o)) {
-	case json_type_string:
-		return memchr(json_object_get_string(o), '\0',
-			   (size_t)json_object_get_string_len(o)) == NULL;
-	case json_type_array:
-		n = json_object_array_length(o);
-		for (i = 0; i < n; i++)
-			if (!no_nul(json_object_array_get_idx(o, i)))
-				return false;
-		return true;
-	case json_type_object: {
-		json_object_object_foreach(o, k, v)
-		{
-			(void)k;
-			if (!no_nul(v))
-				return false;
-		}
-		return true;
+	for (i = 0; i + 1 < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (text[i + 1] == 'u' && i + 5 < len &&
+		    memcmp(text + i + 2, "0000", 4) == 0)
+			return true;
+		i++; /* skip the escaped character */
 	}
-	default:
-		return true;
-	}
+	return false;
 }
 
 enum status
@@ -334,6 +352,10 @@ request_parse_body(const char *text, size_t len, struct body *b, struct err *e)
 		err_set(e, "body is not a JSON object");
 		goto out;
 	}
+	if (has_escaped_nul(text, len)) {
+		err_set(e, "body holds a \\u0000 escape");
+		goto out;
+	}
 	if (json_object_object_get_ex(root, "deviceId", &v)) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    !device_id_ok(json_object_get_string(v),
@@ -348,10 +370,6 @@ request_parse_body(const char *text, size_t len, struct body *b, struct err *e)
 	if (json_object_object_get_ex(root, "metadata", &v)) {
 		if (!json_object_is_type(v, json_type_object)) {
 			err_set(e, "metadata is not an object");
-			goto out;
-		}
-		if (!no_nul(v)) {
-			err_set(e, "metadata holds a U+0000 character");
 			goto out;
 		}
 		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);

@@ -10,10 +10,11 @@
 #include "err.h"
 #include "response.h"
 
-#define BODY_MAX (64 * 1024) /* bytes of request body */
-#define DEVICE_ID_MAX 128    /* characters in deviceId */
-#define BODY_DEPTH_MAX 32    /* JSON nesting in the body */
-#define CREDENTIALS_MAX 4    /* session cookies tried */
+#define BODY_MAX (64 * 1024)	/* bytes of request body */
+#define DRAIN_MAX (1024 * 1024) /* bytes of an unread body thrown away */
+#define DEVICE_ID_MAX 128	/* characters in deviceId */
+#define BODY_DEPTH_MAX 32	/* JSON nesting in the body */
+#define CREDENTIALS_MAX 4	/* session cookies tried */
 
 /* Reads up to n bytes: count, 0 at end of input, -1 on error. */
 typedef ssize_t (*request_read_fn)(void *arg, char *buf, size_t n);
@@ -34,6 +35,7 @@ struct request {
 	void *read_arg;
 	char *body; /* after request_read_body, owned */
 	size_t body_len;
+	size_t consumed; /* body bytes read so far */
 };
 
 struct body {
@@ -66,6 +68,14 @@ enum cred_source request_credentials(const struct request *,
 
 /* Reads exactly content_length bytes into req->body. */
 enum status request_read_body(struct request *, struct err *);
+
+/*
+ * Reads and throws away what is left of a body of at most DRAIN_MAX
+ * bytes, after the answer is written. A server that is still writing the
+ * body when the program exits (Apache's mod_cgid) would otherwise reset
+ * the connection and lose the answer, 401 and 413 included.
+ */
+void request_drain(struct request *);
 
 /* Checks the body's shape and fills *b (zeroed first). */
 enum status request_parse_body(

@@ -155,6 +155,12 @@ cgi_call() {
 _fcgi_run() {
 	local out=$1 err=$2 body=$3 sock pid rc=0 i
 	shift 3
+	# A long-lived process a test file started (fcgi_start) takes it.
+	if [[ -n ${FCGI_SOCKET:-} ]]; then
+		timeout -k 5 "$CGI_TIMEOUT" env -i "$@" cgi-fcgi -bind \
+			-connect "$FCGI_SOCKET" <"$body" >"$out" 2>>"$err" || rc=$?
+		return "$rc"
+	fi
 	command -v spawn-fcgi >/dev/null && command -v cgi-fcgi >/dev/null ||
 		die "FastCGI mode needs spawn-fcgi and cgi-fcgi (libfcgi-bin)" || return
 	sock=$(mktemp -u "${BATS_TEST_TMPDIR:-/tmp}/fcgi.XXXXXX")
@@ -176,6 +182,28 @@ _fcgi_run() {
 	fi
 	rm -f "$sock"
 	return "$rc"
+}
+
+# fcgi_start: one long-lived FastCGI process of $CGI for the whole file
+# (call from setup_file; fcgi_stop in teardown_file). Sets CGI_MODE,
+# FCGI_SOCKET and FCGI_PID.
+fcgi_start() {
+	local i
+	export CGI_MODE=fastcgi
+	export FCGI_SOCKET=$BATS_FILE_TMPDIR/fcgi.sock
+	env -i PATH=/usr/bin:/bin spawn-fcgi -s "$FCGI_SOCKET" \
+		-P "$BATS_FILE_TMPDIR/fcgi.pid" -- "$CGI" >/dev/null 2>&1 3>&- ||
+		die "spawn-fcgi failed" || return
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $BATS_FILE_TMPDIR/fcgi.pid ]] && break
+		sleep 0.01
+	done
+	export FCGI_PID=$(<"$BATS_FILE_TMPDIR/fcgi.pid")
+}
+
+fcgi_stop() {
+	[[ -n ${FCGI_PID:-} ]] && kill "$FCGI_PID" 2>/dev/null
+	return 0
 }
 
 # _cgi_parse FILE: split CGI output into headers and body.

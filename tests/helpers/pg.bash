@@ -129,6 +129,17 @@ pg_start() {
 	done
 }
 
+# pg_restart: stop the running cluster (fast: open connections are cut)
+# and start it again on the same port.
+pg_restart() {
+	local bindir
+	bindir=$(pg_bindir) || return
+	_pg_owner=$(stat -c %U "$PG_TEST_DIR")
+	_pg_as_owner "$bindir/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" \
+		-m fast -w -t 60 -o "-p $PG_TEST_PORT" restart >"$PG_TEST_DIR/pg_ctl.log" 2>&1 ||
+		die "PostgreSQL did not restart: $(cat "$PG_TEST_DIR/pg_ctl.log")"
+}
+
 # pg_stop: stop the cluster (fast) and remove its directory.
 pg_stop() {
 	local bindir
