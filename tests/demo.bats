@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# demo.bats: scripts/demo, the README's quick start, run for real: its own
+# PostgreSQL and Apache on free loopback ports, a demo key and token.
+# It uses the built $CGI (--cgi) and skips install-deps (--no-deps); its
+# state goes to a temp dir (DEMO_DIR), not the checkout's .demo/.
+
+bats_require_minimum_version 1.5.0
+
+load helpers/common
+
+DEMO_TIMEOUT=300
+
+setup_file() {
+	# Not $BATS_FILE_TMPDIR: root-only 0700, closed to the demo's servers.
+	DEMO_DIR=$(mktemp -d /tmp/chatkit-demo-test.XXXXXX)
+	chmod 0755 "$DEMO_DIR"
+	export DEMO_DIR
+}
+
+teardown_file() {
+	local pid
+	# Only if a test failed half way: stop what the demo left, by pid.
+	for pid in $(_demo_pids); do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	case ${DEMO_DIR:-} in
+	/tmp/chatkit-demo-test.*) rm -rf -- "$DEMO_DIR" ;;
+	esac
+}
+
+# _demo_pids: processes whose command line names DEMO_DIR (the demo's
+# PostgreSQL and Apache do), one pid per line.
+_demo_pids() {
+	ps -eo pid=,args= | grep -F -- "$DEMO_DIR" | grep -v grep |
+		awk '{ print $1 }'
+}
+
+# _demo ARGS...: scripts/demo with the test's settings, bounded in time,
+# with bats' fd 3 closed so no server it starts can hold bats open.
+_demo() {
+	timeout -k 10 "$DEMO_TIMEOUT" "$TOP_SRCDIR/scripts/demo" \
+		--no-deps --cgi "$CGI" "$@" 3>&-
+}
+
+@test "scripts/demo --check gets the same session twice through Apache" {
+	run -0 --separate-stderr _demo --check
+	assert_output --partial '"userId":"user_demo"'
+	assert_output --partial '"workflowId":"workflow_demo"'
+	assert "check passed: session [0-9a-f-]{36} created and reused" =~ "$stderr" \
+		"the demo's report"
+}
+
+@test "scripts/demo prints the page URL, the token and a curl line" {
+	run -0 --separate-stderr _demo --check
+	assert_output --regexp 'Page: +http://127\.0\.0\.1:[0-9]+/'
+	assert_output --regexp 'Token: +[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+'
+	assert_output --regexp "curl -sS -X POST -H 'Authorization: Bearer [^']+'.* http://127\.0\.0\.1:[0-9]+/api/chatkit/session"
+}
+
+@test "scripts/demo --check stops PostgreSQL and Apache when it ends" {
+	run -0 --separate-stderr _demo --check
+	run -0 _demo_pids
+	assert_output ''
+}
+
+@test "a second scripts/demo run reuses the demo key pair and database" {
+	local before
+	run -0 --separate-stderr _demo --check
+	before=$(sha256sum <"$DEMO_DIR/keys/demo.key")
+	run -0 --separate-stderr _demo --check
+	assert_equal "$(sha256sum <"$DEMO_DIR/keys/demo.key")" "$before"
+	[[ $stderr != *'initdb in'* ]] || die "the second run ran initdb again: $stderr"
+}
+
+@test "Ctrl-C stops the interactive demo and everything it started" {
+	local log=$BATS_TEST_TMPDIR/demo.log pid i url code
+	# A background job of a script ignores SIGINT; --default-signal
+	# gives the demo the terminal's Ctrl-C back.
+	env --default-signal=INT timeout -k 10 "$DEMO_TIMEOUT" \
+		"$TOP_SRCDIR/scripts/demo" --no-deps --cgi "$CGI" \
+		</dev/null >"$log" 2>&1 3>&- &
+	pid=$!
+	for ((i = 0; i < 1200; i++)); do
+		grep -q 'press Ctrl-C' "$log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sed 's/^/# demo: /' "$log"
+	grep -q 'press Ctrl-C' "$log" || die "the demo did not come up"
+
+	url=$(sed -n 's/^ *Page: *//p' "$log")
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url")
+	assert_equal "$code" 200
+
+	kill -INT "$pid"
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	run -0 _demo_pids
+	assert_output ''
+	wait "$pid" || true
+	run ! curl -s -o /dev/null --max-time 5 "$url"
+}
