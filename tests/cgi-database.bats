@@ -141,6 +141,7 @@ internal_error() {
 # --- where the connection comes from ----------------------------------------
 
 @test "the libpq environment is used without CHATKIT_DATABASE_URL" {
+	skip_in_fastcgi "libpq reads PG* from the process environment, not from per-request params"
 	session_call "$user" -u CHATKIT_DATABASE_URL PGHOST=127.0.0.1 \
 		PGPORT="$PG_TEST_PORT" PGDATABASE=chatkit PGUSER=chatkit
 	assert_status 200

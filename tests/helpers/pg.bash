@@ -103,7 +103,7 @@ pg_start() {
 	for ((attempt = 1; attempt <= 5; attempt++)); do
 		port=$(random_free_port) || return
 		if _pg_as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
-			-w -t 60 -o "-p $port" start >"$dir/pg_ctl.log" 2>&1; then
+			-w -t 60 -o "-p $port" start >"$dir/pg_ctl.log" 2>&1 3>&-; then
 			break
 		fi
 		port=
@@ -136,7 +136,7 @@ pg_restart() {
 	bindir=$(pg_bindir) || return
 	_pg_owner=$(stat -c %U "$PG_TEST_DIR")
 	_pg_as_owner "$bindir/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" \
-		-m fast -w -t 60 -o "-p $PG_TEST_PORT" restart >"$PG_TEST_DIR/pg_ctl.log" 2>&1 ||
+		-m fast -w -t 60 -o "-p $PG_TEST_PORT" restart >"$PG_TEST_DIR/pg_ctl.log" 2>&1 3>&- ||
 		die "PostgreSQL did not restart: $(cat "$PG_TEST_DIR/pg_ctl.log")"
 }
 
