@@ -14,7 +14,8 @@
 #   assert_status 200                    # cgi.bash's assertions work here
 #
 # Kinds: apache-cgid (mpm_event + mod_cgid), apache-cgi (mpm_prefork +
-# mod_cgi), lighttpd (mod_cgi). The server runs from a clean environment,
+# mod_cgi), lighttpd (mod_cgi), and the persistent FastCGI mode:
+# apache-fcgid (mpm_event + mod_fcgid), lighttpd-fastcgi (mod_fastcgi). The server runs from a clean environment,
 # so the CGI sees only what the configuration gives it. As root it runs as
 # $HTTPD_USER (default nobody), as a shared host would.
 #
@@ -65,7 +66,9 @@ httpd_prepare() {
 	local snippet
 	case $HTTPD_KIND in
 	apache-cgid | apache-cgi) snippet=$TOP_SRCDIR/apache/chatkit-session.conf.in ;;
+	apache-fcgid) snippet=$TOP_SRCDIR/apache/chatkit-session-fcgid.conf.in ;;
 	lighttpd) snippet=$TOP_SRCDIR/lighttpd/chatkit-session.conf.in ;;
+	lighttpd-fastcgi) snippet=$TOP_SRCDIR/lighttpd/chatkit-session-fastcgi.conf.in ;;
 	*) die "httpd_prepare: unknown kind '$HTTPD_KIND'"; return ;;
 	esac
 	[[ -x $CGI ]] || die "CGI binary not built or not executable: $CGI" || return
@@ -82,7 +85,8 @@ httpd_prepare() {
 	fill_template "$snippet" "$HTTPD_SITE" \
 		"CGIDIR=$(cd "$(dirname "$CGI")" && pwd)" \
 		"WWWDIR=$TOP_SRCDIR/www" \
-		"SYSCONFDIR=$HTTPD_ETC"
+		"SYSCONFDIR=$HTTPD_ETC" \
+		"SOCKETDIR=$HTTPD_RUNDIR"
 }
 
 # httpd_config NAME=VALUE...: write $HTTPD_ETC/chatkit-session.conf, the
@@ -129,8 +133,9 @@ _httpd_command() {
 			"MODULESDIR=$APACHE_MODULES_DIR" "INCLUDE=$HTTPD_SITE" || return
 		printf '%s\n' "$APACHE_BIN" -f "$conf" -DFOREGROUND
 		[[ $HTTPD_KIND != apache-cgi ]] || printf '%s\n' -DPREFORK
+		[[ $HTTPD_KIND != apache-fcgid ]] || printf '%s\n' -DFCGID
 		;;
-	lighttpd)
+	lighttpd*)
 		conf=$HTTPD_DIR/lighttpd.conf
 		fill_template "$TOP_SRCDIR/lighttpd/standalone.conf.in" "$conf" \
 			"RUNDIR=$HTTPD_RUNDIR" "PORT=$HTTPD_PORT" \

@@ -162,3 +162,32 @@ case_page() {
 	assert_status 200
 	assert_header Content-Type '^(text|application)/javascript'
 }
+
+# _server_programs: pids of $CGI processes descended from the server
+# (FastCGI processes: lighttpd's children, or mod_fcgid's manager's).
+_server_programs() {
+	local pid p i
+	for pid in $(pgrep -f -- "$CGI"); do
+		p=$pid
+		for ((i = 0; i < 4; i++)); do
+			p=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || break
+			if [[ $p == "$HTTPD_PID" ]]; then
+				printf '%s\n' "$pid"
+				break
+			fi
+		done
+	done | sort
+}
+
+# case_persistent: in FastCGI mode the same processes answer request
+# after request; none is started per request.
+case_persistent() {
+	local before after
+	case_success
+	before=$(_server_programs)
+	[[ -n $before ]] || die "no FastCGI process of $CGI under the server (pid $HTTPD_PID)" || return
+	case_reuse
+	case_no_header
+	after=$(_server_programs)
+	assert "$before" == "$after" "FastCGI process ids before and after three requests"
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bats
+# apache-fcgid.bats: the FastCGI mode behind Apache with mpm_event + mod_fcgid.
+# Configured by the shipped apache/chatkit-session-fcgid.conf.in inside
+# apache/standalone.conf.in. The cases live in
+# helpers/server-cases.bash, shared by every server's file.
+
+bats_require_minimum_version 1.5.0
+
+load helpers/common
+load helpers/httpd
+load helpers/server-cases
+
+setup_file() {
+	server_setup_file apache-fcgid
+}
+
+teardown_file() {
+	server_teardown_file
+}
+
+setup() {
+	httpd_log_mark
+}
+
+teardown() {
+	httpd_log_tail
+}
+
+@test "apache mod_fcgid: a valid token and a body get 200 with the session fields" {
+	case_success
+}
+
+@test "apache mod_fcgid: a second request of the same user reuses the session" {
+	case_reuse
+}
+
+@test "apache mod_fcgid: a request without an Authorization header gets 401" {
+	case_no_header
+}
+
+@test "apache mod_fcgid: a token signed with another key gets 401 invalid_token" {
+	case_bad_token
+}
+
+@test "apache mod_fcgid: the Authorization header reaches the program" {
+	case_header_reaches_program
+}
+
+@test "apache mod_fcgid: a user without a users row gets 403 User role not found" {
+	case_no_users_row
+}
+
+@test "apache mod_fcgid: GET gets 405 with Allow: POST" {
+	case_get
+}
+
+@test "apache mod_fcgid: a body over 64 KiB gets 413" {
+	case_too_large
+}
+
+@test "apache mod_fcgid: 20 concurrent requests of a fresh user end in one active session" {
+	case_concurrent
+}
+
+@test "apache mod_fcgid: the demo page and its module are served from the same origin" {
+	case_page
+}
+
+
+@test "apache mod_fcgid: the program keeps running between requests (one process, many answers)" {
+	case_persistent
+}
