@@ -521,6 +521,14 @@ config_load(
 			break;
 		}
 	}
+	/* An origin has no path: "https://app.example.com/" means the same. */
+	for (i = 0; i < cfg->parties.n; i++) {
+		char *p = cfg->parties.item[i];
+		size_t n = strlen(p);
+
+		while (n > 0 && p[n - 1] == '/')
+			p[--n] = '\0';
+	}
 	if (cfg->workflow_id == NULL) {
 		err_set(e, "CHATKIT_WORKFLOW_ID is not set");
 		fail(cfg, "ChatKit workflow ID not configured (set "
