@@ -9,6 +9,7 @@ static const char reply[] =
     "Status: 200 OK\r\n"
     "Content-Type: application/json\r\n"
     "Cache-Control: no-store\r\n"
+    "Content-Length: 17\r\n"
     "\r\n"
     "{\"floor\":\"fcgi\"}\n";
 
