@@ -187,6 +187,15 @@ pgb_stop() {
 	pgb_pid=
 }
 
+# bench_pg_stop: pg_stop, in a shell of its own. Called from an EXIT
+# trap, a helper's bare `return` (pg_bindir's) gives the status of the
+# signal that ended the script, and pg_stop would leave the cluster up.
+bench_pg_stop() {
+	[[ -n ${PG_TEST_DIR:-} ]] || return 0
+	PG_TEST_DIR=$PG_TEST_DIR bash -c 'source "$1" && pg_stop' _ \
+		"$BENCH_DIR/common.bash"
+}
+
 # cgi_env_words TOKEN BODY-FILE NAME=VALUE...: print, one per line, the
 # environment of one CGI request (POST, JSON body, bearer token) plus
 # the given settings, for env -i.
