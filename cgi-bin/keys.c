@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* keys.c: PEM text and JWKS documents to RSA public keys (json-c, OpenSSL) */
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * OpenSSL 3's EVP key decoders and key management go through its
+ * provider machinery: about 5 M instructions to load one public key in a
+ * process that does it once (docs/performance.md). The RSA structure and
+ * the DER templates for RSAPublicKey do the same job directly; they are
+ * "deprecated" in 3.0, not removed.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <json-c/json.h>
-#include <openssl/bio.h>
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <openssl/rsa.h>
 
 #include "base64url.h"
 #include "jsonstrict.h"
@@ -37,67 +43,126 @@ keys_free(struct keyset *ks)
 		return;
 	for (i = 0; i < ks->n; i++) {
 		free(ks->key[i].kid);
-		free(ks->key[i].pem);
-		EVP_PKEY_free(ks->key[i].pkey);
+		RSA_free(ks->key[i].rsa);
 	}
 	free(ks);
 }
 
 /*
- * Checks that pkey is an RSA key of at least KEY_BITS_MIN bits, renders it
- * as PEM and appends it to ks with a copy of kid. Takes ownership of pkey
- * whatever happens.
+ * Checks that rsa has at least KEY_BITS_MIN bits and a sane public
+ * exponent (odd, at least 3: e = 1 would make any "signature" valid) and
+ * appends it to ks with a copy of kid. Takes ownership of rsa whatever
+ * happens.
  */
 static bool
-add_key(struct keyset *ks, EVP_PKEY *pkey, const char *kid, struct err *e)
+add_key(struct keyset *ks, RSA *rsa, const char *kid, struct err *e)
 {
-	BIO *bio = NULL;
-	BUF_MEM *mem = NULL;
+	const BIGNUM *n = NULL, *ex = NULL;
 	struct key k;
 	bool ok = false;
 
 	memset(&k, 0, sizeof(k));
-	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
-		err_set(e, "key is not an RSA key");
+	RSA_get0_key(rsa, &n, &ex, NULL);
+	if (n == NULL || ex == NULL || RSA_bits(rsa) < KEY_BITS_MIN) {
+		err_set(e, "RSA key has %d bits, fewer than %d", RSA_bits(rsa),
+		    KEY_BITS_MIN);
 		goto out;
 	}
-	if (EVP_PKEY_get_bits(pkey) < KEY_BITS_MIN) {
-		err_set(e, "RSA key has %d bits, fewer than %d",
-		    EVP_PKEY_get_bits(pkey), KEY_BITS_MIN);
+	if (!BN_is_odd(ex) || BN_is_one(ex) || BN_num_bits(ex) > 32) {
+		err_set(e, "RSA key has an unusable public exponent");
 		goto out;
 	}
 	if (ks->n == KEYS_MAX) {
 		err_set(e, "more than %d keys", KEYS_MAX);
 		goto out;
 	}
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio_PUBKEY(bio, pkey) != 1 ||
-	    BIO_get_mem_ptr(bio, &mem) != 1 || mem == NULL) {
-		err_set(e, "cannot render the key as PEM");
-		goto out;
-	}
-	if ((k.pem = malloc(mem->length + 1)) == NULL) {
-		err_set(e, "malloc failed");
-		goto out;
-	}
-	memcpy(k.pem, mem->data, mem->length);
-	k.pem[mem->length] = '\0';
-	k.pem_len = mem->length;
 	if (kid != NULL && (k.kid = strdup(kid)) == NULL) {
 		err_set(e, "strdup failed");
 		goto out;
 	}
-	k.pkey = pkey;
-	pkey = NULL;
+	k.rsa = rsa;
+	rsa = NULL;
 	ks->key[ks->n++] = k;
 	memset(&k, 0, sizeof(k));
 	ok = true;
 out:
-	free(k.pem);
 	free(k.kid);
-	EVP_PKEY_free(pkey);
-	BIO_free(bio);
+	RSA_free(rsa);
 	return ok;
+}
+
+/*
+ * One DER element at *p (bounded by end) with the given tag: its content
+ * in *body and *blen, *p moved past it. Definite lengths of at most four
+ * bytes only, as DER requires for anything this size.
+ */
+static bool
+der_take(const unsigned char **p, const unsigned char *end, unsigned char tag,
+    const unsigned char **body, size_t *blen)
+{
+	const unsigned char *q = *p;
+	size_t len, i, nlen;
+
+	if (end - q < 2 || q[0] != tag)
+		return false;
+	q++;
+	if (*q < 0x80)
+		len = *q++;
+	else {
+		nlen = *q++ & 0x7f;
+		if (nlen == 0 || nlen > 4 || (size_t)(end - q) < nlen)
+			return false;
+		for (len = 0, i = 0; i < nlen; i++)
+			len = (len << 8) | *q++;
+	}
+	if ((size_t)(end - q) < len)
+		return false;
+	*body = q;
+	*blen = len;
+	*p = q + len;
+	return true;
+}
+
+/*
+ * SubjectPublicKeyInfo { AlgorithmIdentifier { rsaEncryption, NULL? },
+ * BIT STRING { RSAPublicKey } } to an RSA key; anything else is NULL.
+ */
+static RSA *
+spki_to_rsa(const unsigned char *der, size_t len)
+{
+	static const unsigned char rsa_oid[] = {
+	    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
+	const unsigned char *p = der, *end = der + len, *spki, *alg, *bits;
+	size_t spki_len, alg_len, bits_len;
+	const unsigned char *kp;
+	RSA *rsa;
+
+	if (!der_take(&p, end, 0x30, &spki, &spki_len) || p != end)
+		return NULL;
+	p = spki;
+	end = spki + spki_len;
+	if (!der_take(&p, end, 0x30, &alg, &alg_len) ||
+	    !der_take(&p, end, 0x03, &bits, &bits_len) || p != end)
+		return NULL;
+	/* rsaEncryption, then nothing or NULL parameters. */
+	if (alg_len < sizeof(rsa_oid) ||
+	    memcmp(alg, rsa_oid, sizeof(rsa_oid)) != 0 ||
+	    !(alg_len == sizeof(rsa_oid) ||
+		(alg_len == sizeof(rsa_oid) + 2 &&
+		    alg[sizeof(rsa_oid)] == 0x05 &&
+		    alg[sizeof(rsa_oid) + 1] == 0x00)))
+		return NULL;
+	/* A BIT STRING of whole bytes. */
+	if (bits_len < 2 || bits[0] != 0 || bits_len - 1 > LONG_MAX)
+		return NULL;
+	kp = bits + 1;
+	if ((rsa = d2i_RSAPublicKey(NULL, &kp, (long)(bits_len - 1))) == NULL)
+		return NULL;
+	if (kp != bits + bits_len) {
+		RSA_free(rsa);
+		return NULL;
+	}
+	return rsa;
 }
 
 /*
@@ -111,8 +176,7 @@ keys_from_pem(const char *text, size_t len, struct err *e)
 	struct keyset *ks = NULL, *ret = NULL;
 	const char *start = text, *end = text + len, *p;
 	unsigned char *b64 = NULL, *der = NULL;
-	const unsigned char *dp;
-	EVP_PKEY *pkey = NULL;
+	RSA *rsa = NULL;
 	size_t n = 0;
 	int dlen;
 
@@ -157,24 +221,23 @@ keys_from_pem(const char *text, size_t len, struct err *e)
 	}
 	/* EVP_DecodeBlock counts the padding as zero bytes. */
 	dlen -= (b64[n - 1] == '=') + (b64[n - 2] == '=');
-	dp = der;
-	if ((pkey = d2i_PUBKEY(NULL, &dp, dlen)) == NULL || dp != der + dlen) {
-		err_set(e, "PEM body is not a public key");
+	if (dlen <= 0 || (rsa = spki_to_rsa(der, (size_t)dlen)) == NULL) {
+		err_set(e, "PEM body is not an RSA public key");
 		goto out;
 	}
 	if ((ks = calloc(1, sizeof(*ks))) == NULL) {
 		err_set(e, "calloc failed");
 		goto out;
 	}
-	if (!add_key(ks, pkey, NULL, e)) {
-		pkey = NULL;
+	if (!add_key(ks, rsa, NULL, e)) {
+		rsa = NULL;
 		goto out;
 	}
-	pkey = NULL;
+	rsa = NULL;
 	ret = ks;
 	ks = NULL;
 out:
-	EVP_PKEY_free(pkey);
+	RSA_free(rsa);
 	keys_free(ks);
 	free(b64);
 	free(der);
@@ -214,39 +277,29 @@ jwk_bignum(json_object *o, const char *name)
 	return bn;
 }
 
-/* One JWK {kty:RSA, n, e} as an EVP_PKEY, or NULL with e set. */
-static EVP_PKEY *
-jwk_to_pkey(json_object *jwk, struct err *e)
+/* One JWK {kty:RSA, n, e} as an RSA key, or NULL with e set. */
+static RSA *
+jwk_to_rsa(json_object *jwk, struct err *e)
 {
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
 	BIGNUM *n = NULL, *ex = NULL;
+	RSA *rsa = NULL;
 
 	if ((n = jwk_bignum(jwk, "n")) == NULL ||
 	    (ex = jwk_bignum(jwk, "e")) == NULL) {
 		err_set(e, "JWK n or e is missing or not base64url");
 		goto out;
 	}
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, ex) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+	if ((rsa = RSA_new()) == NULL || RSA_set0_key(rsa, n, ex, NULL) != 1) {
 		err_set(e, "JWK is not a usable RSA key");
-		EVP_PKEY_free(pkey);
-		pkey = NULL;
+		RSA_free(rsa);
+		rsa = NULL;
+		goto out;
 	}
+	n = ex = NULL; /* owned by rsa now */
 out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
 	BN_free(n);
 	BN_free(ex);
-	return pkey;
+	return rsa;
 }
 
 /*
@@ -259,7 +312,7 @@ keys_from_jwks(const char *json, size_t len, struct err *e)
 	json_object *doc = NULL, *arr, *jwk;
 	struct keyset *ks = NULL, *ret = NULL;
 	const char *kty, *use, *alg, *kid;
-	EVP_PKEY *pkey;
+	RSA *rsa;
 	size_t i, count;
 
 	if (len > KEYS_FILE_MAX || memchr(json, '\0', len) != NULL) {
@@ -294,9 +347,9 @@ keys_from_jwks(const char *json, size_t len, struct err *e)
 		    (alg != NULL && strcmp(alg, "RS256") != 0) ||
 		    (kid != NULL && strlen(kid) > KID_MAX))
 			continue;
-		if ((pkey = jwk_to_pkey(jwk, e)) == NULL)
+		if ((rsa = jwk_to_rsa(jwk, e)) == NULL)
 			goto out;
-		if (!add_key(ks, pkey, kid, e))
+		if (!add_key(ks, rsa, kid, e))
 			goto out;
 	}
 	if (ks->n == 0) {

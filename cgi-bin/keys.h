@@ -14,10 +14,8 @@
 struct keyset;
 
 struct key {
-	char *kid;	/* NULL for a PEM key: it matches any kid */
-	char *pem;	/* SubjectPublicKeyInfo PEM text, owned */
-	size_t pem_len; /* strlen(pem) */
-	void *pkey;	/* EVP_PKEY *, owned */
+	char *kid; /* NULL for a PEM key: it matches any kid */
+	void *rsa; /* RSA *, owned */
 };
 
 /* Each returns a keyset the caller frees with keys_free, or NULL + e. */

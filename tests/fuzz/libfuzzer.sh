@@ -12,7 +12,7 @@ token) src=fuzz_token_header.c ;;
 esac
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-pkgs="libpq json-c libjwt uuid libcrypto"
+pkgs="libpq json-c uuid libcrypto"
 # shellcheck disable=SC2046
 clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	$(pkg-config --cflags $pkgs) -o "$out/fuzz" "$here/$src" \
