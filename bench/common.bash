@@ -3,8 +3,10 @@
 # pgbouncer (pgb_start / pgb_stop).
 #
 # After bench_build: BENCH_CGI (the program, built out of tree under
-# bench/.build/obj), BENCH_BIN (bench/.build/bin: the floors and copies of
-# the program), BENCH_HAVE_FCGI (yes/no: the program links libfcgi).
+# bench/.build/obj-*), BENCH_OBJ (that build directory), BENCH_BIN
+# (bench/.build/bin: the floors and copies of the program),
+# BENCH_HAVE_FCGI (yes/no: the program links libfcgi), BENCH_SOURCE_DESC
+# (what was built: a commit, or the work tree).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP_SRCDIR=$(cd "$BENCH_DIR/.." && pwd)
@@ -65,34 +67,63 @@ bench_install_deps() {
 	esac
 }
 
-# _bench_sync_sources: copy the files of the work tree that git knows
-# (tracked and not ignored) to bench/.build/src, keeping their times, so
-# make rebuilds only what changed. An outside copy because the tree itself
-# may be configured in place, which rules out a VPATH build from it.
+# _bench_sync_sources: the sources to build, outside the tree (which may
+# be configured in place, and that rules out a VPATH build from it). Sets
+# BENCH_SRC, BENCH_OBJ and BENCH_SOURCE_DESC.
+#   BENCH_SOURCE=head (default): the committed HEAD (git archive), so a
+#     table names a commit that rebuilds it; src and obj start afresh
+#     whenever HEAD moves.
+#   BENCH_SOURCE=worktree: the files of the work tree git knows (tracked
+#     and not ignored, edits included), copied with their times so make
+#     rebuilds only what changed.
 _bench_sync_sources() {
-	local src=$BENCH_BUILD/src
-	mkdir -p "$src" || return
-	if git -C "$TOP_SRCDIR" rev-parse --git-dir >/dev/null 2>&1; then
+	local mode=${BENCH_SOURCE:-head} commit
+	if ! git -C "$TOP_SRCDIR" rev-parse --git-dir >/dev/null 2>&1; then
+		mode=copy
+	fi
+	BENCH_SRC=$BENCH_BUILD/src-$mode
+	BENCH_OBJ=$BENCH_BUILD/obj-$mode
+	case $mode in
+	head)
+		commit=$(git -C "$TOP_SRCDIR" rev-parse HEAD) || return
+		BENCH_SOURCE_DESC="commit $(git -C "$TOP_SRCDIR" rev-parse --short HEAD)"
+		[[ $(cat "$BENCH_BUILD/head.stamp" 2>/dev/null) != "$commit" ]] ||
+			return 0
+		rm -rf "$BENCH_SRC" "$BENCH_OBJ" && mkdir -p "$BENCH_SRC" || return
+		git -C "$TOP_SRCDIR" archive "$commit" | tar -x -C "$BENCH_SRC" ||
+			return
+		printf '%s\n' "$commit" >"$BENCH_BUILD/head.stamp"
+		;;
+	worktree)
+		BENCH_SOURCE_DESC="work tree at $(git -C "$TOP_SRCDIR" describe --always --dirty)"
+		mkdir -p "$BENCH_SRC" || return
 		(cd "$TOP_SRCDIR" &&
 			git ls-files -z --cached --others --exclude-standard |
 			while IFS= read -r -d '' f; do
 				[[ -f $f ]] && printf '%s\0' "$f"
-			done | xargs -0 cp -p --parents -t "$src") || return
-	else
+			done | xargs -0 cp -p --parents -t "$BENCH_SRC") || return
+		;;
+	copy)
+		BENCH_SOURCE_DESC="copy of $TOP_SRCDIR (not a git checkout)"
+		mkdir -p "$BENCH_SRC" || return
 		(cd "$TOP_SRCDIR" && tar --exclude=./bench/.build --exclude=./node_modules \
-			-cf - .) | (cd "$src" && tar -xpf -) || return
-	fi
+			-cf - .) | (cd "$BENCH_SRC" && tar -xpf -) || return
+		;;
+	*)
+		die "BENCH_SOURCE must be head or worktree, not '$mode'"
+		;;
+	esac
 }
 
-# bench_build: build the program out of tree (FastCGI mode when configure
-# offers it) and the floors; copy the binaries to BENCH_BIN.
 bench_build() {
-	local src=$BENCH_BUILD/src obj=$BENCH_BUILD/obj log=$BENCH_BUILD/build.log
+	local src obj log=$BENCH_BUILD/build.log
 	local -a confargs=()
-	note "building into ${BENCH_BUILD#"$TOP_SRCDIR"/} (log: $log)"
-	mkdir -p "$obj" "$BENCH_BIN" || return
+	mkdir -p "$BENCH_BIN" || return
 	: >"$log"
-	_bench_sync_sources || die "cannot copy the sources to $src" || return
+	_bench_sync_sources || die "cannot copy the sources to build" || return
+	src=$BENCH_SRC obj=$BENCH_OBJ
+	note "building $BENCH_SOURCE_DESC in ${obj#"$TOP_SRCDIR"/} (log: $log)"
+	mkdir -p "$obj" || return
 	if [[ ! -x $src/configure || $src/configure.ac -nt $src/configure ]]; then
 		(cd "$src" && autoreconf -fi) >>"$log" 2>&1 ||
 			die "autoreconf failed, see $log" || return
