@@ -123,7 +123,9 @@ internal_error() {
 	start=$(now_ms)
 	CGI_TIMEOUT=15 unavailable -u CHATKIT_DATABASE_URL PGHOST=127.0.0.1 \
 		PGPORT="$hang_port" PGDATABASE=chatkit PGUSER=chatkit PGCONNECT_TIMEOUT=2
-	assert_near "$start" "$(now_ms)" 3800 "ms until the answer"
+	# 2 s instead of the default 5 s; the slack is for a loaded machine
+	# (and a sanitizer build), the bound still below the default.
+	assert_near "$start" "$(now_ms)" 4500 "ms until the answer"
 }
 
 @test "an unreachable database via PGHOST and PGPORT gets 503" {

@@ -42,8 +42,16 @@ _demo() {
 		--no-deps --cgi "$CGI" "$@" 3>&-
 }
 
+# demo_check: scripts/demo --check into $output and $stderr; a failure
+# shows what the demo said on stderr.
+demo_check() {
+	run --separate-stderr _demo --check
+	((status == 0)) ||
+		die "scripts/demo --check exited $status; its stderr:"$'\n'"$stderr"
+}
+
 @test "scripts/demo --check gets the same session twice through Apache" {
-	run -0 --separate-stderr _demo --check
+	demo_check
 	assert_output --partial '"userId":"user_demo"'
 	assert_output --partial '"workflowId":"workflow_demo"'
 	assert "check passed: session [0-9a-f-]{36} created and reused" =~ "$stderr" \
@@ -51,23 +59,23 @@ _demo() {
 }
 
 @test "scripts/demo prints the page URL, the token and a curl line" {
-	run -0 --separate-stderr _demo --check
+	demo_check
 	assert_output --regexp 'Page: +http://127\.0\.0\.1:[0-9]+/'
 	assert_output --regexp 'Token: +[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+'
 	assert_output --regexp "curl -sS -X POST -H 'Authorization: Bearer [^']+'.* http://127\.0\.0\.1:[0-9]+/api/chatkit/session"
 }
 
 @test "scripts/demo --check stops PostgreSQL and Apache when it ends" {
-	run -0 --separate-stderr _demo --check
+	demo_check
 	run -0 _demo_pids
 	assert_output ''
 }
 
 @test "a second scripts/demo run reuses the demo key pair and database" {
 	local before
-	run -0 --separate-stderr _demo --check
+	demo_check
 	before=$(sha256sum <"$DEMO_DIR/keys/demo.key")
-	run -0 --separate-stderr _demo --check
+	demo_check
 	assert_equal "$(sha256sum <"$DEMO_DIR/keys/demo.key")" "$before"
 	[[ $stderr != *'initdb in'* ]] || die "the second run ran initdb again: $stderr"
 }
