@@ -6,7 +6,8 @@
 # bench/.build/obj-*), BENCH_OBJ (that build directory), BENCH_BIN
 # (bench/.build/bin: the floors and copies of the program),
 # BENCH_HAVE_FCGI (yes/no: the program links libfcgi), BENCH_SOURCE_DESC
-# (what was built: a commit, or the work tree).
+# (what was built: a commit, or the work tree), BENCH_LIBS (the libraries
+# the libs floor links, as the program does).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP_SRCDIR=$(cd "$BENCH_DIR/.." && pwd)
@@ -146,9 +147,22 @@ bench_build() {
 	# told apart by their executable (peak RSS) and mod_fcgid gets its own.
 	install -m 0755 "$BENCH_CGI" "$BENCH_BIN/chatkit-session.cgi" || return
 	install -m 0755 "$BENCH_CGI" "$BENCH_BIN/chatkit-session.fcgi" || return
+	# The libs floor links what the program links: libjwt and libfcgi
+	# only when the program does. Rebuilt every time, since that may change.
+	local needed libs_pkgs="libpq json-c uuid libcrypto"
+	local -a libs_extra=()
+	BENCH_LIBS="libpq, json-c, libuuid, libcrypto"
+	needed=$(readelf -d "$BENCH_CGI" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p')
+	if grep -q '^libjwt' <<<"$needed"; then
+		libs_pkgs+=" libjwt" libs_extra+=(-DFLOOR_LIBJWT) BENCH_LIBS+=", libjwt"
+	fi
+	if grep -q '^libfcgi' <<<"$needed"; then
+		libs_extra+=(-DFLOOR_LIBFCGI -lfcgi) BENCH_LIBS+=", libfcgi"
+	fi
+	rm -f "$BENCH_BIN/floor-libs"
 	_bench_floor floor-exec "" &&
 		_bench_floor floor-connect libpq &&
-		_bench_floor floor-libs "libpq libjwt json-c uuid libcrypto" &&
+		_bench_floor floor-libs "$libs_pkgs" "${libs_extra[@]}" &&
 		_bench_floor floor-fcgi "" -lfcgi
 }
 
@@ -166,57 +180,65 @@ _bench_floor() {
 		$FLOOR_LDFLAGS $libs "$@" || die "cannot build $name" || return
 }
 
-# pgb_start: pgbouncer in transaction mode on a free loopback port in
-# front of the test cluster, as the cluster's owner (it refuses root).
-# Sets PGB_PORT, PGB_URL and pgb_pid.
-pgb_start() {
-	local dir=$PG_TEST_DIR/pgbouncer owner i
-	owner=$(stat -c %U "$PG_TEST_DIR")
-	mkdir -p "$dir" || return
-	PGB_PORT=$(random_free_port) || return
-	cat >"$dir/pgbouncer.ini" <<-EOF
-		[databases]
-		chatkit = host=127.0.0.1 port=$PG_TEST_PORT dbname=chatkit
+# pgbouncer: tests/helpers/pgbouncer.bash where the tree has it (pgb_start
+# [POOL_SIZE], pgb_stop, PGB_PORT, PGB_URL); otherwise the same here.
+if [[ -f $TOP_SRCDIR/tests/helpers/pgbouncer.bash ]]; then
+	# shellcheck source=../tests/helpers/pgbouncer.bash
+	source "$TOP_SRCDIR/tests/helpers/pgbouncer.bash"
+fi
+if ! declare -F pgb_start >/dev/null; then
+	# pgb_start: pgbouncer in transaction mode on a free loopback port in
+	# front of the test cluster, as the cluster's owner (it refuses root).
+	# Sets PGB_PORT, PGB_URL and pgb_pid.
+	pgb_start() {
+		local dir=$PG_TEST_DIR/pgbouncer owner i
+		owner=$(stat -c %U "$PG_TEST_DIR")
+		mkdir -p "$dir" || return
+		PGB_PORT=$(random_free_port) || return
+		cat >"$dir/pgbouncer.ini" <<-EOF
+			[databases]
+			chatkit = host=127.0.0.1 port=$PG_TEST_PORT dbname=chatkit
 
-		[pgbouncer]
-		listen_addr = 127.0.0.1
-		listen_port = $PGB_PORT
-		unix_socket_dir =
-		auth_type = trust
-		auth_file = $dir/userlist.txt
-		pool_mode = transaction
-		max_client_conn = 200
-		default_pool_size = 8
-		logfile = $dir/pgbouncer.log
-		log_connections = 0
-		log_disconnections = 0
-	EOF
-	printf '"chatkit" ""\n' >"$dir/userlist.txt"
-	chown -R "$owner:" "$dir" || return
-	(cd / && exec setpriv --reuid="$owner" --regid="$(id -g "$owner")" \
-		--clear-groups -- pgbouncer "$dir/pgbouncer.ini") \
-		</dev/null >"$dir/console.log" 2>&1 &
-	pgb_pid=$!
-	PGB_URL="host=127.0.0.1 port=$PGB_PORT dbname=chatkit user=chatkit"
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pgb_pid" 2>/dev/null || break
-		if PGCONNECT_TIMEOUT=2 "$(pg_bindir)/psql" -h 127.0.0.1 -p "$PGB_PORT" \
-			-U chatkit -d chatkit -qtAX -c 'select 1' >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$dir/console.log" "$dir/pgbouncer.log" >&2 2>/dev/null
-	die "pgbouncer did not start (see above)"
-}
+			[pgbouncer]
+			listen_addr = 127.0.0.1
+			listen_port = $PGB_PORT
+			unix_socket_dir =
+			auth_type = trust
+			auth_file = $dir/userlist.txt
+			pool_mode = transaction
+			max_client_conn = 200
+			default_pool_size = 8
+			logfile = $dir/pgbouncer.log
+			log_connections = 0
+			log_disconnections = 0
+		EOF
+		printf '"chatkit" ""\n' >"$dir/userlist.txt"
+		chown -R "$owner:" "$dir" || return
+		(cd / && exec setpriv --reuid="$owner" --regid="$(id -g "$owner")" \
+			--clear-groups -- pgbouncer "$dir/pgbouncer.ini") \
+			</dev/null >"$dir/console.log" 2>&1 &
+		pgb_pid=$!
+		PGB_URL="host=127.0.0.1 port=$PGB_PORT dbname=chatkit user=chatkit"
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pgb_pid" 2>/dev/null || break
+			if PGCONNECT_TIMEOUT=2 "$(pg_bindir)/psql" -h 127.0.0.1 -p "$PGB_PORT" \
+				-U chatkit -d chatkit -qtAX -c 'select 1' >/dev/null 2>&1; then
+				return 0
+			fi
+			sleep 0.1
+		done
+		cat "$dir/console.log" "$dir/pgbouncer.log" >&2 2>/dev/null
+		die "pgbouncer did not start (see above)"
+	}
 
-# pgb_stop: stop pgbouncer if pgb_start started it.
-pgb_stop() {
-	[[ -n ${pgb_pid:-} ]] || return 0
-	kill "$pgb_pid" 2>/dev/null
-	wait "$pgb_pid" 2>/dev/null
-	pgb_pid=
-}
+	# pgb_stop: stop pgbouncer if pgb_start started it.
+	pgb_stop() {
+		[[ -n ${pgb_pid:-} ]] || return 0
+		kill "$pgb_pid" 2>/dev/null
+		wait "$pgb_pid" 2>/dev/null
+		pgb_pid=
+	}
+fi
 
 # bench_pg_stop: pg_stop, in a shell of its own. Called from an EXIT
 # trap, a helper's bare `return` (pg_bindir's) gives the status of the
