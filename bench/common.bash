@@ -180,65 +180,9 @@ _bench_floor() {
 		$FLOOR_LDFLAGS $libs "$@" || die "cannot build $name" || return
 }
 
-# pgbouncer: tests/helpers/pgbouncer.bash where the tree has it (pgb_start
-# [POOL_SIZE], pgb_stop, PGB_PORT, PGB_URL); otherwise the same here.
-if [[ -f $TOP_SRCDIR/tests/helpers/pgbouncer.bash ]]; then
-	# shellcheck source=../tests/helpers/pgbouncer.bash
-	source "$TOP_SRCDIR/tests/helpers/pgbouncer.bash"
-fi
-if ! declare -F pgb_start >/dev/null; then
-	# pgb_start: pgbouncer in transaction mode on a free loopback port in
-	# front of the test cluster, as the cluster's owner (it refuses root).
-	# Sets PGB_PORT, PGB_URL and pgb_pid.
-	pgb_start() {
-		local dir=$PG_TEST_DIR/pgbouncer owner i
-		owner=$(stat -c %U "$PG_TEST_DIR")
-		mkdir -p "$dir" || return
-		PGB_PORT=$(random_free_port) || return
-		cat >"$dir/pgbouncer.ini" <<-EOF
-			[databases]
-			chatkit = host=127.0.0.1 port=$PG_TEST_PORT dbname=chatkit
-
-			[pgbouncer]
-			listen_addr = 127.0.0.1
-			listen_port = $PGB_PORT
-			unix_socket_dir =
-			auth_type = trust
-			auth_file = $dir/userlist.txt
-			pool_mode = transaction
-			max_client_conn = 200
-			default_pool_size = 8
-			logfile = $dir/pgbouncer.log
-			log_connections = 0
-			log_disconnections = 0
-		EOF
-		printf '"chatkit" ""\n' >"$dir/userlist.txt"
-		chown -R "$owner:" "$dir" || return
-		(cd / && exec setpriv --reuid="$owner" --regid="$(id -g "$owner")" \
-			--clear-groups -- pgbouncer "$dir/pgbouncer.ini") \
-			</dev/null >"$dir/console.log" 2>&1 &
-		pgb_pid=$!
-		PGB_URL="host=127.0.0.1 port=$PGB_PORT dbname=chatkit user=chatkit"
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pgb_pid" 2>/dev/null || break
-			if PGCONNECT_TIMEOUT=2 "$(pg_bindir)/psql" -h 127.0.0.1 -p "$PGB_PORT" \
-				-U chatkit -d chatkit -qtAX -c 'select 1' >/dev/null 2>&1; then
-				return 0
-			fi
-			sleep 0.1
-		done
-		cat "$dir/console.log" "$dir/pgbouncer.log" >&2 2>/dev/null
-		die "pgbouncer did not start (see above)"
-	}
-
-	# pgb_stop: stop pgbouncer if pgb_start started it.
-	pgb_stop() {
-		[[ -n ${pgb_pid:-} ]] || return 0
-		kill "$pgb_pid" 2>/dev/null
-		wait "$pgb_pid" 2>/dev/null
-		pgb_pid=
-	}
-fi
+# pgbouncer: pgb_start [POOL_SIZE], pgb_stop, PGB_PORT, PGB_URL.
+# shellcheck source=../tests/helpers/pgbouncer.bash
+source "$TOP_SRCDIR/tests/helpers/pgbouncer.bash"
 
 # bench_pg_stop: pg_stop, in a shell of its own. Called from an EXIT
 # trap, a helper's bare `return` (pg_bindir's) gives the status of the

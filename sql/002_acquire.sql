@@ -3,7 +3,8 @@
 --
 -- The CGI runs exactly one statement per request:
 --   select * from chatkit_acquire_session($1 .. $9)
--- which is one transaction. A transaction-scoped advisory lock on the user
+-- which is one transaction. Reusing a session reads only. Refreshing or
+-- creating takes a transaction-scoped advisory lock on the user, which
 -- serialises concurrent requests of that user, so they all end on the same
 -- active row; nothing outlives the transaction, so pgbouncer's transaction
 -- pooling works.
@@ -60,10 +61,11 @@ begin
 		return;
 	end if;
 
-	perform pg_advisory_xact_lock(hashtextextended('chatkit_session:' || p_user_id, 0));
-	-- After the lock: a request that waited sees what the winner committed.
+	-- Reuse needs no lock: when the newest active session has more than
+	-- the threshold left it is returned as it is, and nothing is written
+	-- (a concurrent request that refreshes or creates takes the lock
+	-- below, and finds this same row first).
 	v_now := clock_timestamp();
-
 	select c.* into s
 	  from chatkit_sessions c
 	 where c.clerk_user_id = p_user_id
@@ -71,13 +73,28 @@ begin
 	   and c.expires_at > v_now
 	   and (p_device_id is null or c.device_id = p_device_id)
 	 order by c.created_at desc, c.expires_at desc
-	 limit 1
-	 for update;
+	 limit 1;
+	if found and s.expires_at - v_now > make_interval(secs => p_refresh_seconds) then
+		outcome := 'reused';
+	else
+		perform pg_advisory_xact_lock(hashtextextended('chatkit_session:' || p_user_id, 0));
+		-- After the lock: a request that waited sees what the winner
+		-- committed.
+		v_now := clock_timestamp();
 
-	if found then
-		if s.expires_at - v_now > make_interval(secs => p_refresh_seconds) then
+		select c.* into s
+		  from chatkit_sessions c
+		 where c.clerk_user_id = p_user_id
+		   and c.status = 'active'
+		   and c.expires_at > v_now
+		   and (p_device_id is null or c.device_id = p_device_id)
+		 order by c.created_at desc, c.expires_at desc
+		 limit 1
+		 for update;
+
+		if found and s.expires_at - v_now > make_interval(secs => p_refresh_seconds) then
 			outcome := 'reused';
-		else
+		elsif found then
 			update chatkit_sessions c
 			   set session_token = p_new_token::text,
 			       expires_at = v_now + make_interval(secs => p_ttl_seconds),
@@ -85,25 +102,25 @@ begin
 			 where c.id = s.id
 			returning c.* into s;
 			outcome := 'refreshed';
+		else
+			update chatkit_sessions c
+			   set status = 'expired'
+			 where c.clerk_user_id = p_user_id
+			   and c.status = 'active'
+			   and c.expires_at <= v_now
+			   and (p_device_id is null or c.device_id = p_device_id);
+			insert into chatkit_sessions as c (id, clerk_user_id, device_id,
+				workflow_id, session_token, status, expires_at, metadata,
+				last_activity_at, created_at)
+			values (p_new_id, p_user_id,
+				coalesce(p_device_id, 'device_' || p_user_id || '_' ||
+					floor(extract(epoch from v_now) * 1000)::bigint::text),
+				p_workflow_id, p_new_token::text, 'active',
+				v_now + make_interval(secs => p_ttl_seconds),
+				coalesce(p_metadata, '{}'::jsonb), v_now, v_now)
+			returning c.* into s;
+			outcome := 'created';
 		end if;
-	else
-		update chatkit_sessions c
-		   set status = 'expired'
-		 where c.clerk_user_id = p_user_id
-		   and c.status = 'active'
-		   and c.expires_at <= v_now
-		   and (p_device_id is null or c.device_id = p_device_id);
-		insert into chatkit_sessions as c (id, clerk_user_id, device_id,
-			workflow_id, session_token, status, expires_at, metadata,
-			last_activity_at, created_at)
-		values (p_new_id, p_user_id,
-			coalesce(p_device_id, 'device_' || p_user_id || '_' ||
-				floor(extract(epoch from v_now) * 1000)::bigint::text),
-			p_workflow_id, p_new_token::text, 'active',
-			v_now + make_interval(secs => p_ttl_seconds),
-			coalesce(p_metadata, '{}'::jsonb), v_now, v_now)
-		returning c.* into s;
-		outcome := 'created';
 	end if;
 
 	session_token := s.session_token;

@@ -13,17 +13,17 @@ pg_bindir() {
 	local d
 	if [[ -n ${PG_BINDIR:-} ]]; then
 		printf '%s\n' "$PG_BINDIR"
-		return
+		return 0
 	fi
 	d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 	if [[ -x $d/initdb ]]; then
 		printf '%s\n' "$d"
-		return
+		return 0
 	fi
 	d=$(pg_config --bindir 2>/dev/null) || true
 	if [[ -n $d && -x $d/initdb ]]; then
 		printf '%s\n' "$d"
-		return
+		return 0
 	fi
 	die "no PostgreSQL server binaries (initdb) found; set PG_BINDIR"
 }
@@ -127,6 +127,17 @@ pg_start() {
 		_pg_psql chatkit chatkit -f "$f" >/dev/null ||
 			die "migration $f failed" || return
 	done
+
+	# A test file named pgbouncer-*.bats (a link to a cgi-*.bats file)
+	# runs its program against pgbouncer in transaction pooling mode,
+	# with a pool of 2 server connections for all its clients.
+	case ${BATS_TEST_FILENAME##*/} in
+	pgbouncer-*)
+		pgb_start 2 || return
+		export PG_DIRECT_URL=$CHATKIT_DATABASE_URL
+		export CHATKIT_DATABASE_URL=$PGB_URL
+		;;
+	esac
 }
 
 # pg_restart: stop the running cluster (fast: open connections are cut)
@@ -143,6 +154,7 @@ pg_restart() {
 # pg_stop: stop the cluster (fast) and remove its directory.
 pg_stop() {
 	local bindir
+	pgb_stop
 	[[ -n ${PG_TEST_DIR:-} && -d $PG_TEST_DIR ]] || return 0
 	bindir=$(pg_bindir) || return
 	_pg_owner=$(stat -c %U "$PG_TEST_DIR")
