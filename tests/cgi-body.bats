@@ -7,21 +7,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
-
-setup_file() {
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-}
-
-teardown_file() {
-	pg_stop
-}
-
-setup() {
-	cgi_env_defaults
-	user=$(unique_id)
-	pg_add_user "$user"
-}
+load helpers/fixture
 
 # bad_body BODY [cgi_call ARGS...]: BODY gets 400 Bad Request as JSON and
 # no session row.

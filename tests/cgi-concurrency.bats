@@ -9,23 +9,9 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
+load helpers/fixture
 
 CGI_TIMEOUT=20
-
-setup_file() {
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-}
-
-teardown_file() {
-	pg_stop
-}
-
-setup() {
-	cgi_env_defaults
-	user=$(unique_id)
-	pg_add_user "$user"
-}
 
 # burst N [cgi_call ARGS...]: N concurrent requests for $user with one
 # valid token. Sets $results to N lines "STATUS chatKitSessionId deviceId"

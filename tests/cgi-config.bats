@@ -7,15 +7,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
-
-setup_file() {
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-}
-
-teardown_file() {
-	pg_stop
-}
+load helpers/fixture
 
 setup() {
 	cgi_env_defaults

@@ -7,18 +7,10 @@
 bats_require_minimum_version 1.5.0
 
 load helpers/common
+load helpers/fixture
 
 APP_ORIGIN=http://127.0.0.1
 OTHER_PARTY=https://app.example.test
-
-setup_file() {
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-}
-
-teardown_file() {
-	pg_stop
-}
 
 setup() {
 	cgi_env_defaults

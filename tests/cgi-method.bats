@@ -7,21 +7,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
-
-setup_file() {
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-}
-
-teardown_file() {
-	pg_stop
-}
-
-setup() {
-	cgi_env_defaults
-	user=$(unique_id)
-	pg_add_user "$user"
-}
+load helpers/fixture
 
 # refused_method METHOD [cgi_call ARGS...]: METHOD with a valid token and
 # a valid body gets 405, Allow: POST and the JSON error shape, and opens

@@ -7,21 +7,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
-
-setup_file() {
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-}
-
-teardown_file() {
-	pg_stop
-}
-
-setup() {
-	cgi_env_defaults
-	user=$(unique_id)
-	pg_add_user "$user"
-}
+load helpers/fixture
 
 # open_session [cgi_call ARGS...]: a 200 session for $user; sets sid,
 # device, created and expires from it.

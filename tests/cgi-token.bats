@@ -9,21 +9,7 @@
 bats_require_minimum_version 1.5.0
 
 load helpers/common
-
-setup_file() {
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-}
-
-teardown_file() {
-	pg_stop
-}
-
-setup() {
-	cgi_env_defaults
-	user=$(unique_id)
-	pg_add_user "$user"
-}
+load helpers/fixture
 
 # refused TOKEN [cgi_call ARGS...]: the token is rejected as invalid: 401,
 # the error shape, and an RFC 6750 invalid_token challenge.
