@@ -25,6 +25,18 @@ static const char SQL_ACQUIRE[] =
     " FROM chatkit_acquire_session($1, $2, $3, $4::integer, $5::integer,"
     " $6::jsonb, $7::text[], $8::uuid, $9::uuid)";
 
+/*
+ * The read-only first step on a fresh connection (sql/003_find.sql): a
+ * new backend compiles the PL/pgSQL of chatkit_acquire_session on its
+ * first call, milliseconds that every plain CGI request would pay even
+ * when it only reuses a session. Same columns; outcome "miss" means: ask
+ * chatkit_acquire_session.
+ */
+static const char SQL_FIND[] =
+    "SELECT outcome, session_token, device_id, user_id, workflow_id,"
+    " created_at, expires_at, metadata::text"
+    " FROM chatkit_find_session($1, $2, $3::integer, $4::text[])";
+
 struct store {
 	PGconn *conn; /* NULL until first use */
 	char *url;    /* CHATKIT_DATABASE_URL or NULL */
@@ -158,6 +170,37 @@ store_session_free(struct session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * The first step on a fresh connection: its result when it settles the
+ * request (or failed: the caller reports that), NULL when the caller must
+ * run chatkit_acquire_session: a "miss", or a database whose migrations
+ * predate chatkit_find_session (undefined function).
+ */
+static PGresult *
+find(struct store *st, const struct session_query *q, const char *thr,
+    const char *roles)
+{
+	const char *params[4] = {q->user_id, q->device_id, thr, roles};
+	const char *code;
+	PGresult *res;
+
+	res = PQexecParams(st->conn, SQL_FIND, 4, NULL, params, NULL, NULL, 0);
+	if (res == NULL)
+		return NULL;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		if (PQntuples(res) == 1 && PQnfields(res) == 8 &&
+		    strcmp(PQgetvalue(res, 0, 0), "miss") != 0)
+			return res;
+	} else {
+		code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (code == NULL || strcmp(code, "42883") != 0 ||
+		    PQstatus(st->conn) != CONNECTION_OK)
+			return res;
+	}
+	PQclear(res);
+	return NULL;
+}
+
 /* Failures worth one more try: serialization, deadlock, unique race. */
 static bool
 retryable(const PGresult *res)
@@ -210,8 +253,11 @@ store_acquire(struct store *st, const struct session_query *q,
 		params[6] = q->nroles > 0 ? roles : NULL;
 		params[7] = id;
 		params[8] = token;
-		res = PQexecParams(
-		    st->conn, SQL_ACQUIRE, 9, NULL, params, NULL, NULL, 0);
+		if (fresh)
+			res = find(st, q, thr, params[6]);
+		if (res == NULL)
+			res = PQexecParams(st->conn, SQL_ACQUIRE, 9, NULL,
+			    params, NULL, NULL, 0);
 		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
 			break;
 		if (PQstatus(st->conn) != CONNECTION_OK) {
@@ -274,7 +320,7 @@ store_acquire(struct store *st, const struct session_query *q,
 	    (s->created_at = field(res, 5, e)) == NULL ||
 	    (s->expires_at = field(res, 6, e)) == NULL ||
 	    (s->metadata = field(res, 7, e)) == NULL) {
-		err_set(e, "chatkit_acquire_session returned a NULL field");
+		err_set(e, "the session call returned a NULL field");
 		store_session_free(s);
 		goto out;
 	}

@@ -9,6 +9,7 @@ load helpers/common
 load helpers/session
 
 ACQUIRE_SIG='chatkit_acquire_session(text, text, text, integer, integer, jsonb, text[], uuid, uuid)'
+FIND_SIG='chatkit_find_session(text, text, integer, text[])'
 
 setup_file() {
 	tokens_setup "$BATS_FILE_TMPDIR/keys"
@@ -18,6 +19,8 @@ setup_file() {
 	pg_sql_db postgres "create database chatkit_nofunc template chatkit owner chatkit" &&
 		pg_sql_db chatkit_nofunc "drop function $ACQUIRE_SIG" &&
 		pg_sql_db postgres "create database chatkit_empty owner chatkit" &&
+		pg_sql_db postgres "create database chatkit_nofind template chatkit owner chatkit" &&
+		pg_sql_db chatkit_nofind "drop function $FIND_SIG" &&
 		pg_sql_db postgres "create role chatkit_noexec login" &&
 		pg_sql "grant select on users, chatkit_sessions to chatkit_noexec" ||
 		die "could not prepare the broken databases"
@@ -171,6 +174,17 @@ internal_error() {
 	assert_status 200
 	assert_json .session.userId "$user"
 	assert_rows "$user" 1
+}
+
+@test "a database migrated before chatkit_find_session still gets sessions" {
+	local id
+	pg_sql_db chatkit_nofind "insert into users (clerk_user_id) values ('$user')"
+	session_call "$user" CHATKIT_DATABASE_URL="$(url_for chatkit_nofind)"
+	assert_status 200
+	id=$(json_field .session.chatKitSessionId)
+	session_call "$user" CHATKIT_DATABASE_URL="$(url_for chatkit_nofind)"
+	assert_status 200
+	assert_json .session.chatKitSessionId "$id"
 }
 
 # --- database errors: 500, details on stderr only ----------------------------
