@@ -13,6 +13,7 @@
 #include "request.h"
 #include "response.h"
 #include "store.h"
+#include "token.h"
 
 bool
 fcgi_detected(void)
@@ -72,6 +73,7 @@ fcgi_serve(void)
 	FCGX_Request r;
 	struct config cfg;
 	struct store *db = NULL;
+	struct token_cache *tokens = NULL;
 	struct request req;
 	struct response resp;
 	struct err e;
@@ -84,6 +86,8 @@ fcgi_serve(void)
 		return 1;
 	}
 	memset(&cfg, 0, sizeof(cfg));
+	/* Without memory for it, every token is simply verified each time. */
+	tokens = token_cache_new();
 	while (FCGX_Accept_r(&r) == 0) {
 		log_set_sink(stream_log, r.err);
 		if (!loaded || config_stale(&cfg, param_lookup, &r)) {
@@ -96,6 +100,9 @@ fcgi_serve(void)
 			memset(&e, 0, sizeof(e));
 			if (!config_load(&cfg, param_lookup, &r, &e))
 				log_warnx("configuration error: %s", e.msg);
+			/* New keys or rules: what passed before proves nothing.
+			 */
+			token_cache_clear(tokens);
 			loaded = true;
 			if (db == NULL ||
 			    !same_url(old_url, cfg.database_url)) {
@@ -109,7 +116,7 @@ fcgi_serve(void)
 			free(old_url);
 		}
 		request_from_env(&req, request_lookup, &r, stream_read, r.in);
-		handle(&cfg, db, &req, time(NULL), &resp);
+		handle(&cfg, db, tokens, &req, time(NULL), &resp);
 		if ((out = response_render(&resp, &len)) != NULL)
 			FCGX_PutStr(out, (int)len, r.out);
 		else
@@ -122,6 +129,7 @@ fcgi_serve(void)
 		FCGX_Finish_r(&r);
 	}
 	store_free(db);
+	token_cache_free(tokens);
 	if (loaded)
 		config_free(&cfg);
 	return 0;

@@ -61,8 +61,9 @@ out:
 
 /* Verifies the candidates in turn; the first that passes wins. */
 static enum status
-authenticate(const struct config *cfg, const struct request *req, time_t now,
-    struct principal *who, struct response *resp, struct err *e)
+authenticate(const struct config *cfg, struct token_cache *tokens,
+    const struct request *req, time_t now, struct principal *who,
+    struct response *resp, struct err *e)
 {
 	char *cand[CREDENTIALS_MAX] = {NULL};
 	struct token_rules rules;
@@ -94,6 +95,7 @@ authenticate(const struct config *cfg, const struct request *req, time_t now,
 	rules.nparties = cfg->parties.n;
 	rules.skew = cfg->clock_skew;
 	rules.now = now;
+	rules.cache = tokens;
 	for (i = 0; i < n; i++) {
 		struct err te = {{0}};
 
@@ -123,8 +125,8 @@ out:
 }
 
 enum status
-handle(const struct config *cfg, struct store *db, struct request *req,
-    time_t now, struct response *resp)
+handle(const struct config *cfg, struct store *db, struct token_cache *tokens,
+    struct request *req, time_t now, struct response *resp)
 {
 	struct err e = {{0}};
 	struct principal who;
@@ -165,7 +167,7 @@ handle(const struct config *cfg, struct store *db, struct request *req,
 		st = ST_MEDIA_TYPE;
 		goto out;
 	}
-	if ((st = authenticate(cfg, req, now, &who, resp, &e)) != ST_OK)
+	if ((st = authenticate(cfg, tokens, req, now, &who, resp, &e)) != ST_OK)
 		goto out;
 	if ((st = request_read_body(req, &e)) != ST_OK)
 		goto out;

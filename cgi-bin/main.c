@@ -97,7 +97,7 @@ main(void)
 		cfg.ok = false;
 	}
 	request_from_env(&req, env_lookup, NULL, fd_read, &in);
-	handle(&cfg, db, &req, time(NULL), &resp);
+	handle(&cfg, db, NULL, &req, time(NULL), &resp);
 	if ((out = response_render(&resp, &len)) != NULL)
 		write_all(STDOUT_FILENO, out, len);
 	else

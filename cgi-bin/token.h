@@ -12,6 +12,7 @@
 #define CLAIM_ID_MAX 255 /* bytes in sub and sid */
 
 struct keyset;
+struct token_cache;
 
 enum token_result {
 	TOK_OK,
@@ -37,6 +38,7 @@ struct token_rules {
 	char *const *parties;	   /* allowed azp values */
 	size_t nparties;	   /* 0: azp not checked */
 	long skew;		   /* seconds of leeway */
+	struct token_cache *cache; /* NULL: verify every time */
 	time_t now;		   /* the request's clock */
 };
 
@@ -51,6 +53,18 @@ struct principal {
  */
 enum token_result token_verify(const char *token,
     const struct token_rules *rules, struct principal *p, struct err *e);
+
+/*
+ * A cache of tokens that passed, for a process that serves many requests
+ * (FastCGI): a browser sends the same token until it nears expiry, so the
+ * signature is checked once per token. Keyed by the token's SHA-256; a hit
+ * still applies exp/nbf/iat to the request's clock. Clear it whenever the
+ * keys or rules change. Bounded: TOKEN_CACHE_SLOTS entries.
+ */
+#define TOKEN_CACHE_SLOTS 256
+struct token_cache *token_cache_new(void);
+void token_cache_clear(struct token_cache *);
+void token_cache_free(struct token_cache *);
 
 /* A sentence for the client, and a short code for RFC 6750. */
 const char *token_result_message(enum token_result);

@@ -126,3 +126,15 @@ rss_kb() {
 	((after - before < 200)) ||
 		die "RSS grew by $((after - before)) KiB ($before -> $after KiB)"
 }
+
+@test "a token that passed once is still refused once it expires" {
+	local tok
+	tok=$(valid_token "$user" exp:=$(($(now) + 2)))
+	cgi_call --token "$tok" CLERK_CLOCK_SKEW=0
+	assert_status 200
+	cgi_call --token "$tok" CLERK_CLOCK_SKEW=0
+	assert_status 200
+	sleep 3
+	cgi_call --token "$tok" CLERK_CLOCK_SKEW=0
+	assert_error 401 Unauthorized "expired"
+}
