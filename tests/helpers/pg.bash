@@ -53,7 +53,9 @@ port_in_use() {
 random_free_port() {
 	local i port
 	for ((i = 0; i < 100; i++)); do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		# Below Linux's ephemeral range (32768-60999), where client sockets
+		# would take the port between our check and the bind.
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
 		if ! port_in_use "$port"; then
 			printf '%s\n' "$port"
 			return 0
