@@ -6,6 +6,11 @@
 
 bats_require_minimum_version 1.5.0
 
+# A FastCGI manager signals its children by pid. With the machine's pids
+# wrapping quickly under the suite, a stale pid may by then be another
+# file's server; a user of its own keeps such a signal from reaching it.
+HTTPD_USER=daemon
+
 load helpers/common
 load helpers/httpd
 load helpers/server-cases
