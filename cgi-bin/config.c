@@ -362,6 +362,16 @@ fail(struct config *cfg, const char *public_msg)
 	return false;
 }
 
+/* The client-safe sentence for a setting that does not parse. */
+static bool
+bad_setting(struct config *cfg, const char *name)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "Setting %s is invalid.", name);
+	return fail(cfg, msg);
+}
+
 static bool
 load_keys(struct config *cfg, struct err *e)
 {
@@ -405,6 +415,13 @@ load_keys(struct config *cfg, struct err *e)
 	return true;
 }
 
+/* The name looked up for source[i]. */
+static const char *
+source_name(size_t i)
+{
+	return i == SOURCE_CONFIG ? "CHATKIT_CONFIG" : settings[i].name;
+}
+
 /* Copies what lookup says of every source name into src (NULL: unset). */
 static bool
 read_sources(char *src[CONFIG_SOURCES], config_lookup_fn lookup, void *arg,
@@ -414,9 +431,7 @@ read_sources(char *src[CONFIG_SOURCES], config_lookup_fn lookup, void *arg,
 	size_t i;
 
 	for (i = 0; i < CONFIG_SOURCES; i++) {
-		v = lookup(
-		    i == SOURCE_CONFIG ? "CHATKIT_CONFIG" : settings[i].name,
-		    arg);
+		v = lookup(source_name(i), arg);
 		src[i] = NULL;
 		if (v != NULL && (src[i] = xstrdup(v, e)) == NULL)
 			return false;
@@ -431,9 +446,7 @@ config_stale(const struct config *cfg, config_lookup_fn lookup, void *arg)
 	size_t i;
 
 	for (i = 0; i < CONFIG_SOURCES; i++) {
-		v = lookup(
-		    i == SOURCE_CONFIG ? "CHATKIT_CONFIG" : settings[i].name,
-		    arg);
+		v = lookup(source_name(i), arg);
 		if ((v == NULL) != (cfg->source[i] == NULL) ||
 		    (v != NULL && strcmp(v, cfg->source[i]) != 0))
 			return true;
@@ -448,7 +461,6 @@ config_load(
 	struct file_values fv;
 	const struct setting *s;
 	const char *v;
-	char msg[160];
 	size_t i;
 	bool ok = false, threshold_set = false;
 
@@ -474,9 +486,7 @@ config_load(
 		if (v != NULL && strlen(v) > CONFIG_VALUE_MAX) {
 			err_set(e, "%s is longer than %d bytes", s->name,
 			    CONFIG_VALUE_MAX);
-			snprintf(msg, sizeof(msg), "Setting %s is invalid.",
-			    s->name);
-			fail(cfg, msg);
+			bad_setting(cfg, s->name);
 			goto out;
 		}
 		if (s->off == OFF(refresh_threshold))
@@ -503,9 +513,7 @@ config_load(
 					    "%s=\"%s\" is not a whole number "
 					    "of seconds in %ld..%ld",
 					    s->name, v, s->min, s->max);
-				snprintf(msg, sizeof(msg),
-				    "Setting %s is invalid.", s->name);
-				fail(cfg, msg);
+				bad_setting(cfg, s->name);
 				goto out;
 			}
 			break;
@@ -513,9 +521,7 @@ config_load(
 			if (!parse_list(v,
 				(struct config_list *)((char *)cfg + s->off),
 				e)) {
-				snprintf(msg, sizeof(msg),
-				    "Setting %s is invalid.", s->name);
-				fail(cfg, msg);
+				bad_setting(cfg, s->name);
 				goto out;
 			}
 			break;
