@@ -3,6 +3,7 @@
 #ifndef KEYS_H
 #define KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -10,12 +11,14 @@
 #define KEYS_FILE_MAX (256 * 1024) /* bytes in a PEM or JWKS file */
 #define KEYS_MAX 16		   /* keys kept from one JWKS */
 #define KEY_BITS_MIN 2048
+#define KEYS_SHA256_LEN 32
 
 struct keyset;
 
 struct key {
 	char *kid; /* NULL for a PEM key: it matches any kid */
-	void *rsa; /* RSA *, owned */
+	void *n;   /* BIGNUM *, owned: the modulus */
+	void *e;   /* BIGNUM *, owned: the public exponent */
 };
 
 /* Each returns a keyset the caller frees with keys_free, or NULL + e. */
@@ -28,5 +31,13 @@ struct keyset *keys_from_jwks(const char *json, size_t len, struct err *e);
  */
 const struct key *keys_find(const struct keyset *ks, const char *kid);
 void keys_free(struct keyset *ks);
+
+/*
+ * RS256: true when sig is k's RSASSA-PKCS1-v1_5 signature of the SHA-256
+ * digest md; false with the reason in e otherwise.
+ */
+bool keys_verify_sha256(const struct key *k,
+    const unsigned char md[KEYS_SHA256_LEN], const unsigned char *sig,
+    size_t sig_len, struct err *e);
 
 #endif

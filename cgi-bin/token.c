@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* token.c: header peek with the algorithm pinned, RS256 check, claims */
-/* RSA_verify and SHA256_*: see keys.c for why the direct API. */
+/*
+ * SHA256_Init and friends hash without OpenSSL's provider machinery (an
+ * EVP digest, or SHA256() which OpenSSL 3 makes one, loads openssl.cnf
+ * and the default provider first: see keys.c). Deprecated in 3.0, not
+ * removed.
+ */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
 #include <stdbool.h>
@@ -9,9 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/err.h>
-#include <openssl/objects.h>
-#include <openssl/rsa.h>
 #include <openssl/sha.h>
 
 #include "base64url.h"
@@ -23,6 +25,8 @@
 #define PAYLOAD_DEPTH_MAX 16
 #define KID_MAX 256
 #define NUMERIC_DATE_MAX INT64_C(9007199254740991) /* 2^53 - 1 */
+
+_Static_assert(SHA256_DIGEST_LENGTH == KEYS_SHA256_LEN, "SHA-256 length");
 
 static const char *const messages[TOK__MAX] = {
     "",							     /* TOK_OK */
@@ -152,12 +156,21 @@ out:
 	return r;
 }
 
+/* SHA-256 of len bytes at data into md; false if OpenSSL failed. */
+static bool
+sha256(const void *data, size_t len, unsigned char md[SHA256_DIGEST_LENGTH])
+{
+	SHA256_CTX sha;
+
+	return SHA256_Init(&sha) == 1 && SHA256_Update(&sha, data, len) == 1 &&
+	       SHA256_Final(md, &sha) == 1;
+}
+
 /*
  * RS256 (RSASSA-PKCS1-v1_5 with SHA-256) over header.payload with the key
- * picked by kid, through OpenSSL directly: the algorithm is fixed here,
- * never read from the token. (libjwt 1.10 took it from the header, and
- * parsed the PEM text again on every call; see docs/performance.md.)
- * RSA_verify compares the whole DigestInfo encoding, not just the hash.
+ * picked by kid: the algorithm is fixed here, never read from the token.
+ * (libjwt 1.10 took it from the header, and parsed the PEM text again on
+ * every call; see docs/performance.md.)
  */
 static enum token_result
 check_signature(const char *input, size_t input_len, const char *sig64,
@@ -165,32 +178,20 @@ check_signature(const char *input, size_t input_len, const char *sig64,
 {
 	unsigned char md[SHA256_DIGEST_LENGTH], *sig = NULL;
 	size_t sig_len = 0;
-	SHA256_CTX sha;
 	enum token_result r = TOK_SIGNATURE;
 
 	if ((sig = base64url_decode(sig64, sig64_len, &sig_len)) == NULL) {
 		err_set(e, "token signature is not base64url");
 		goto out;
 	}
-	if (sig_len != (size_t)RSA_size(key->rsa)) {
-		err_set(e, "token signature is %zu bytes, the key's are %d",
-		    sig_len, RSA_size(key->rsa));
-		goto out;
-	}
-	if (SHA256_Init(&sha) != 1 ||
-	    SHA256_Update(&sha, input, input_len) != 1 ||
-	    SHA256_Final(md, &sha) != 1) {
+	if (!sha256(input, input_len, md)) {
 		err_set(e, "SHA-256 failed");
 		goto out;
 	}
-	if (RSA_verify(NID_sha256, md, sizeof(md), sig, (unsigned int)sig_len,
-		key->rsa) != 1) {
-		err_set(e, "token signature does not verify");
+	if (!keys_verify_sha256(key, md, sig, sig_len, e))
 		goto out;
-	}
 	r = TOK_OK;
 out:
-	ERR_clear_error();
 	free(sig);
 	return r;
 }
@@ -357,8 +358,7 @@ token_verify(const char *token, const struct token_rules *rules,
 		err_set(e, "token longer than %d bytes", TOKEN_MAX);
 		return TOK_TOO_LONG;
 	}
-	if (rules->cache != NULL) {
-		SHA256((const unsigned char *)token, len, digest);
+	if (rules->cache != NULL && sha256(token, len, digest)) {
 		slot = cache_slot(rules->cache, digest);
 		if (slot->used &&
 		    memcmp(slot->digest, digest, sizeof(digest)) == 0 &&

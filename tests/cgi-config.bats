@@ -93,6 +93,53 @@ assert_stderr_names() {
 	assert_stderr_names CLERK_JWT_KEY
 }
 
+# --- key material -----------------------------------------------------------
+
+# jwks_with N E: path of a JWKS file of one key kid-main with the given
+# base64url modulus and exponent.
+jwks_with() {
+	printf '{"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"kid-main","n":"%s","e":"%s"}]}\n' \
+		"$1" "$2" >"$BATS_TEST_TMPDIR/jwks-custom.json"
+	printf '%s\n' "$BATS_TEST_TMPDIR/jwks-custom.json"
+}
+
+# main_n: the base64url modulus of the main key.
+main_n() {
+	jq -r '.keys[0].n' "$JWKS_MAIN_FILE"
+}
+
+@test "a JWKS key with public exponent 1 gets 500 (it would sign anything)" {
+	config_error -u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$(jwks_with "$(main_n)" AQ)"
+	assert_stderr_names 'unusable public exponent'
+}
+
+@test "a JWKS key with an even public exponent gets 500" {
+	config_error -u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$(jwks_with "$(main_n)" AQAA)"
+	assert_stderr_names 'unusable public exponent'
+}
+
+@test "a JWKS key with an even modulus gets 500" {
+	local n
+	n=$(main_n)
+	# The last base64url digit carries the modulus's lowest bits; A is even.
+	config_error -u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$(jwks_with "${n%?}A" AQAB)"
+	assert_stderr_names 'even modulus'
+}
+
+@test "a 1024-bit PEM key gets 500" {
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 2>/dev/null |
+		openssl pkey -pubout -out "$BATS_TEST_TMPDIR/small.pem"
+	config_error CLERK_JWT_KEY_FILE="$BATS_TEST_TMPDIR/small.pem"
+	assert_stderr_names '1024 bits'
+}
+
+@test "a JWKS modulus above 16384 bits gets 500" {
+	local n
+	n=$(head -c 2049 /dev/urandom | b64url)
+	config_error -u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$(jwks_with "$n" AQAB)"
+	assert_stderr_names CLERK_JWKS_FILE
+}
+
 # --- values that do not parse or make no sense ------------------------------
 
 @test "CHATKIT_SESSION_TTL=abc gets 500 naming the variable" {

@@ -195,6 +195,27 @@ token_of_length() {
 		-u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$JWKS_FILE"
 }
 
+# sig_of_hex TOKEN HEX: TOKEN with its signature replaced by the bytes HEX
+# spells (two hex digits each), base64url.
+sig_of_hex() {
+	printf '%s.%s\n' "${1%.*}" "$(printf '%b' "$(sed 's/../\\x&/g' <<<"$2")" | b64url)"
+}
+
+@test "a signature equal to the key's modulus gets 401 before any arithmetic" {
+	local mod
+	mod=$(openssl rsa -pubin -in "$KEY_PUB" -noout -modulus)
+	refused "$(sig_of_hex "$(valid_token "$user")" "${mod#Modulus=}")"
+	assert "not below the key's modulus" =~ "$cgi_stderr" "stderr of the program"
+}
+
+@test "a signature one byte shorter than the key gets 401" {
+	local tok sig
+	tok=$(valid_token "$user")
+	sig=$(printf '%s' "${tok##*.}" | tr -- '-_' '+/' | base64 -d 2>/dev/null | head -c 255 | od -An -tx1 | tr -d ' \n')
+	refused "$(sig_of_hex "$tok" "$sig")"
+	assert "is 255 bytes, the key's are 256" =~ "$cgi_stderr" "stderr of the program"
+}
+
 @test "a token without kid is accepted when the JWKS holds one key" {
 	accepted "$(mint_token --kid '' --payload "$(claims "$user")")" \
 		-u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$JWKS_MAIN_FILE"
