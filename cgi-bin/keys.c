@@ -59,8 +59,8 @@ keys_free(struct keyset *ks)
  * copy of kid. Takes ownership of n and ex whatever happens.
  */
 static bool
-add_key(struct keyset *ks, BIGNUM *n, BIGNUM *ex, const char *kid,
-    struct err *e)
+add_key(
+    struct keyset *ks, BIGNUM *n, BIGNUM *ex, const char *kid, struct err *e)
 {
 	struct key k;
 	bool ok = false;
@@ -397,9 +397,9 @@ keys_find(const struct keyset *ks, const char *kid)
 }
 
 /* DigestInfo for SHA-256 (RFC 8017, section 9.2, note 1): then the hash. */
-static const unsigned char sha256_info[] = {0x30, 0x31, 0x30, 0x0d, 0x06,
-    0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
-    0x04, 0x20};
+static const unsigned char sha256_info[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09,
+    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+    0x20};
 
 /*
  * RSASSA-PKCS1-v1_5 verification as RFC 8017 (8.2.2) describes it: the
