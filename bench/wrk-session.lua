@@ -1,7 +1,7 @@
 -- wrk-session.lua: the requests bench/run sends with wrk.
 --
 -- Environment:
---   BENCH_MODE    floor  | reuse | create
+--   BENCH_MODE    floor  | reuse | create | mixed
 --                 floor:  POST {} with the first token (the floors ignore it)
 --                 reuse:  POST {"deviceId":"bench-reuse"}, users in turn, so
 --                         each user's one session is reused
@@ -61,6 +61,19 @@ end
 function request()
 	seq = seq + 1
 	local i = seq % #tokens + 1
+	if mode == "mixed" then
+		local t = tokens[i]
+		local k = seq % 4
+		if k == 0 then
+			return wrk.format("POST", nil, headers(t),
+				'{"deviceId":"bench-mixed","metadata":{"k":"v"}}')
+		elseif k == 1 then
+			return wrk.format("POST", nil, headers("x" .. t), "{}")
+		elseif k == 2 then
+			return wrk.format("POST", nil, headers(t), '{"deviceId":')
+		end
+		return wrk.format("GET", nil, headers(t))
+	end
 	if mode == "create" then
 		local body = string.format('{"deviceId":"new-%s-%d-%d"}',
 			nonce, tid or 0, seq)
