@@ -26,7 +26,9 @@ end
 
 local tokens = {}
 local prepared = {}
-local n, seq, non2xx = 0, 0, 0
+local n, seq = 0, 0
+-- A global, not a local: done() reads it from each thread with t:get().
+non2xx = 0
 
 local function headers(token)
 	return {
