@@ -176,6 +176,19 @@ internal_error() {
 	assert_rows "$user" 1
 }
 
+# GSSAPI encryption is off unless asked for (store.c); the test server has
+# no Kerberos, so a request for it shows as a failed connection.
+@test "gssencmode=require in CHATKIT_DATABASE_URL is honoured" {
+	unavailable CHATKIT_DATABASE_URL="$CHATKIT_DATABASE_URL gssencmode=require"
+	assert 'GSSAPI' =~ "$cgi_stderr" "stderr of the program"
+}
+
+@test "PGGSSENCMODE=require in the environment is honoured" {
+	skip_in_fastcgi "libpq reads PG* from the process environment, not from per-request params"
+	unavailable PGGSSENCMODE=require
+	assert 'GSSAPI' =~ "$cgi_stderr" "stderr of the program"
+}
+
 @test "a database migrated before chatkit_find_session still gets sessions" {
 	local id
 	pg_sql_db chatkit_nofind "insert into users (clerk_user_id) values ('$user')"
