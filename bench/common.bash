@@ -147,12 +147,15 @@ bench_build() {
 	# told apart by their executable (peak RSS) and mod_fcgid gets its own.
 	install -m 0755 "$BENCH_CGI" "$BENCH_BIN/chatkit-session.cgi" || return
 	install -m 0755 "$BENCH_CGI" "$BENCH_BIN/chatkit-session.fcgi" || return
-	# The libs floor links what the program links: libjwt and libfcgi
-	# only when the program does. Rebuilt every time, since that may change.
-	local needed libs_pkgs="libpq json-c uuid libcrypto"
+	# The libs floor links what the program links: libuuid, libjwt and
+	# libfcgi only when the program does. Rebuilt every time, since that may change.
+	local needed libs_pkgs="libpq json-c libcrypto"
 	local -a libs_extra=()
-	BENCH_LIBS="libpq, json-c, libuuid, libcrypto"
+	BENCH_LIBS="libpq, json-c, libcrypto"
 	needed=$(readelf -d "$BENCH_CGI" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p')
+	if grep -q '^libuuid' <<<"$needed"; then
+		libs_pkgs+=" uuid" libs_extra+=(-DFLOOR_LIBUUID) BENCH_LIBS+=", libuuid"
+	fi
 	if grep -q '^libjwt' <<<"$needed"; then
 		libs_pkgs+=" libjwt" libs_extra+=(-DFLOOR_LIBJWT) BENCH_LIBS+=", libjwt"
 	fi

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* floor-libs.c: benchmark floor: fixed JSON from a CGI linked against the
- * libraries chatkit-session.cgi links (libpq, json-c, libuuid, libcrypto;
+ * libraries chatkit-session.cgi links (libpq, json-c, libcrypto; libuuid,
  * libjwt and libfcgi when bench/common.bash finds them in the program and
- * defines FLOOR_LIBJWT / FLOOR_LIBFCGI), one reference into each so
+ * defines FLOOR_LIBUUID / FLOOR_LIBJWT / FLOOR_LIBFCGI), one reference
+ * into each so
  * --as-needed keeps them all; no database connection, so its rate is what
  * a pooler in front could give */
 #include <stdio.h>
@@ -12,7 +13,9 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
+#ifdef FLOOR_LIBUUID
 #include <uuid/uuid.h>
+#endif
 #ifdef FLOOR_LIBJWT
 #include <jwt.h>
 #endif
@@ -27,16 +30,21 @@ main(void)
 	long left = cl != NULL ? strtol(cl, NULL, 10) : 0;
 	char buf[4096];
 	ssize_t r;
-	uuid_t u;
 	unsigned long touched = 0;
 
 	while (left > 0 && (r = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
 		left -= r;
 	touched += (unsigned long)PQlibVersion();
 	touched += json_c_version_num();
-	uuid_clear(u);
-	touched += (unsigned long)uuid_is_null(u);
 	touched += OpenSSL_version_num() != 0;
+#ifdef FLOOR_LIBUUID
+	{
+		uuid_t u;
+
+		uuid_clear(u);
+		touched += (unsigned long)uuid_is_null(u);
+	}
+#endif
 #ifdef FLOOR_LIBJWT
 	{
 		jwt_t *jwt = NULL;

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* store.c: libpq connection and the chatkit_acquire_session() call */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <libpq-fe.h>
-#include <uuid/uuid.h>
 
 #include "store.h"
 
@@ -211,6 +212,45 @@ find(struct store *st, const struct session_query *q, const char *thr,
 	return NULL;
 }
 
+/*
+ * Two random (version 4) UUIDs in text, from one getrandom(2) call: the
+ * id and the token of a row this call may create. (libuuid made twelve
+ * system calls for the two, seeding its fallback generator each time.)
+ */
+static bool
+random_uuids(char id[37], char token[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[32];
+	char *out;
+	size_t got = 0, i, k;
+	ssize_t n;
+
+	while (got < sizeof(r)) {
+		n = getrandom(r + got, sizeof(r) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	for (k = 0; k < 2; k++) {
+		unsigned char *u = r + 16 * k;
+
+		u[6] = (unsigned char)((u[6] & 0x0f) | 0x40); /* version 4 */
+		u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 4122 */
+		out = k == 0 ? id : token;
+		for (i = 0; i < 16; i++) {
+			if (i == 4 || i == 6 || i == 8 || i == 10)
+				*out++ = '-';
+			*out++ = hex[u[i] >> 4];
+			*out++ = hex[u[i] & 0x0f];
+		}
+		*out = '\0';
+	}
+	return true;
+}
+
 /* Failures worth one more try: serialization, deadlock, unique race. */
 static bool
 retryable(const PGresult *res)
@@ -230,7 +270,6 @@ store_acquire(struct store *st, const struct session_query *q,
 	char ttl[24], thr[24], roles[ROLES_TEXT_MAX], id[37], token[37];
 	PGresult *res = NULL;
 	const char *outcome;
-	uuid_t u;
 	enum status rc = ST_INTERNAL;
 	bool fresh;
 	int tries;
@@ -250,10 +289,10 @@ store_acquire(struct store *st, const struct session_query *q,
 		res = NULL;
 		if (!store_connect(st, &fresh, e))
 			return ST_UNAVAILABLE;
-		uuid_generate_random(u);
-		uuid_unparse_lower(u, id);
-		uuid_generate_random(u);
-		uuid_unparse_lower(u, token);
+		if (!random_uuids(id, token)) {
+			err_set(e, "getrandom failed: %s", strerror(errno));
+			return ST_INTERNAL;
+		}
 		params[0] = q->user_id;
 		params[1] = q->device_id;
 		params[2] = q->workflow_id;

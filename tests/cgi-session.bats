@@ -45,6 +45,20 @@ row_id() {
 	assert_rows "$user" 1
 }
 
+@test "every new row gets its own random v4 UUIDs as id and token" {
+	local i v
+	for ((i = 0; i < 10; i++)); do
+		open_session --body "{\"deviceId\":\"uuid-$i\"}"
+	done
+	# Ids and tokens of the ten rows, all twenty different.
+	pg_sql "select id::text, session_token from chatkit_sessions
+		where clerk_user_id = :'id'" id="$user" | tr '|' '\n' >"$BATS_TEST_TMPDIR/u"
+	assert 20 == "$(sort -u "$BATS_TEST_TMPDIR/u" | wc -l)" "distinct ids and tokens"
+	while read -r v; do
+		assert "$UUID_V4_RE" =~ "$v" "id or token is a v4 UUID"
+	done <"$BATS_TEST_TMPDIR/u"
+}
+
 @test "a reused session keeps createdAt and expiresAt" {
 	local c e
 	open_session
