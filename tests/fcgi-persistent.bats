@@ -101,6 +101,56 @@ rss_kb() {
 	assert 1 == "$(rows "$user" "status = 'active'")" "active rows"
 }
 
+# log_since MARK: the server log after its first MARK lines.
+log_since() {
+	tail -n +"$(($1 + 1))" "$PG_TEST_DIR/server.log"
+}
+
+# four_requests URL: four reuse requests over one new connection to URL
+# (a URL the process has not seen yet opens one), all 200, one session.
+four_requests() {
+	local i first
+	for ((i = 0; i < 4; i++)); do
+		session_call "$user" CHATKIT_DATABASE_URL="$1"
+		assert_status 200
+		[[ -n ${first:-} ]] || first=$(json_field .session.chatKitSessionId)
+		assert_json .session.chatKitSessionId "$first"
+	done
+}
+
+@test "on a backend of its own the call runs as a named statement" {
+	local mark
+	pg_sql "alter role chatkit set log_statement = 'all'" >/dev/null
+	mark=$(wc -l <"$PG_TEST_DIR/server.log")
+	four_requests "$CHATKIT_DATABASE_URL connect_timeout=9"
+	pg_sql "alter role chatkit reset log_statement" >/dev/null
+	# The first request on a new connection takes the plain-SQL first step
+	# (and, the user having no session yet, an unnamed acquire call); the
+	# second prepares, it and the next two execute the named statement.
+	assert 3 == "$(log_since "$mark" | grep -c 'execute chatkit_acquire_[0-9a-f]*:')" \
+		"executions of the named statement"
+}
+
+@test "behind pgbouncer the call stays an unnamed statement" {
+	local mark
+	pg_sql "alter role chatkit set log_statement = 'all'" >/dev/null
+	pgb_start 1
+	mark=$(wc -l <"$PG_TEST_DIR/server.log")
+	four_requests "$PGB_URL"
+	pg_sql "alter role chatkit reset log_statement" >/dev/null
+	pgb_stop
+	log_since "$mark" >"$BATS_TEST_TMPDIR/log"
+	assert 0 == "$(grep -c 'chatkit_acquire_[0-9a-f]' "$BATS_TEST_TMPDIR/log")" \
+		"named statements through pgbouncer"
+	# One look at the backend's pid (pgbouncer's differs); the acquire
+	# call of the first request (the user has no session yet, so the first
+	# step misses) and of the three after it, all unnamed.
+	assert 1 == "$(grep -c 'SELECT pg_backend_pid()' "$BATS_TEST_TMPDIR/log")" \
+		"checks whose backend it is"
+	assert 4 == "$(grep -c 'execute <unnamed>: SELECT .* FROM chatkit_acquire_session' \
+		"$BATS_TEST_TMPDIR/log")" "unnamed acquire calls"
+}
+
 @test "memory stays flat over 2000 requests" {
 	# AddressSanitizer keeps freed memory in quarantine on purpose; its
 	# LeakSanitizer checks leaks in that build instead.

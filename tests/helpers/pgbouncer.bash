@@ -62,7 +62,7 @@ pgb_start() {
 # pgb_stop: stop pgbouncer if pgb_start started it.
 pgb_stop() {
 	[[ -n ${pgb_pid:-} ]] || return 0
-	kill "$pgb_pid" 2>/dev/null
-	wait "$pgb_pid" 2>/dev/null
+	kill "$pgb_pid" 2>/dev/null || true
+	wait "$pgb_pid" 2>/dev/null || true
 	pgb_pid=
 }
