@@ -65,6 +65,23 @@ demo_check() {
 	assert_output --regexp "curl -sS -X POST -H 'Authorization: Bearer [^']+'.* http://127\.0\.0\.1:[0-9]+/api/chatkit/session"
 }
 
+@test "scripts/demo --check --pgbouncer sends the CGI's queries through pgbouncer" {
+	local port n
+	run --separate-stderr _demo --check --pgbouncer
+	((status == 0)) ||
+		die "scripts/demo --check --pgbouncer exited $status; its stderr:"$'\n'"$stderr"
+	port=$(sed -n 's/.*pgbouncer (transaction pooling) on 127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$stderr")
+	[[ -n $port ]] || die "no pgbouncer port in the demo's report: $stderr"
+	assert_output --regexp "DB: +host=127\.0\.0\.1 port=$port "
+	assert "check passed" =~ "$stderr" "the demo's report"
+	# The demo's readiness probe (once or more) and the two requests of
+	# --check logged in.
+	n=$(grep -c 'login attempt: db=chatkit user=chatkit' "$DEMO_DIR/pgbouncer/pgbouncer.log")
+	((n >= 3)) || die "$n logins at pgbouncer, expected the probe's and two requests'"
+	run -0 _demo_pids
+	assert_output ''
+}
+
 @test "scripts/demo --check stops PostgreSQL and Apache when it ends" {
 	demo_check
 	run -0 _demo_pids
@@ -103,6 +120,12 @@ demo_check() {
 	kill -INT "$pid"
 	for ((i = 0; i < 600; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	# Children of the servers may take a moment more to exit than the
+	# demo did: once a pid was still listed right after it ended.
+	for ((i = 0; i < 50; i++)); do
+		[[ -n $(_demo_pids) ]] || break
 		sleep 0.1
 	done
 	run -0 _demo_pids
