@@ -418,7 +418,12 @@ keys_verify_sha256(const struct key *k, const unsigned char md[KEYS_SHA256_LEN],
 	BIGNUM *s = NULL, *m = NULL;
 	bool ok = false, ossl_failed = false;
 
-	/* add_key saw to klen: 256 to KEY_BYTES_MAX bytes. */
+	/* add_key saw to this; checked again, since the buffers depend on it.
+	 */
+	if (klen < KEY_BITS_MIN / 8 || klen > KEY_BYTES_MAX) {
+		err_set(e, "RSA key of %zu bytes", klen);
+		return false;
+	}
 	if (sig_len != klen) {
 		err_set(e, "token signature is %zu bytes, the key's are %zu",
 		    sig_len, klen);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* store.c: libpq connection and the chatkit_acquire_session() call */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -39,7 +41,7 @@ static const char SQL_FIND[] =
     " created_at, expires_at, metadata::text"
     " FROM chatkit_find_session($1, $2, $3::integer, $4::text[])";
 
-/* Named after its text, so two texts can never share a name. */
+/* Named after a hash of its text: the name changes with the text. */
 #define STMT_PREFIX "chatkit_acquire_"
 
 enum prep {
@@ -95,6 +97,33 @@ store_free(struct store *st)
 }
 
 /*
+ * Whether the connection's settings come from a pg_service.conf entry
+ * (PGSERVICE, or service= in the URL). libpq fills in a service's values
+ * only where nothing was given, so our defaults below would silently win
+ * over what the operator wrote there; with a service, there are none.
+ */
+static bool
+service_named(const char *url)
+{
+	PQconninfoOption *opts, *o;
+	bool named = false;
+
+	if (getenv("PGSERVICE") != NULL)
+		return true;
+	if (url == NULL)
+		return false;
+	/* A URL libpq cannot parse fails to connect anyway. */
+	if ((opts = PQconninfoParse(url, NULL)) == NULL)
+		return true;
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "service") == 0 && o->val != NULL &&
+		    o->val[0] != '\0')
+			named = true;
+	PQconninfoFree(opts);
+	return named;
+}
+
+/*
  * A connection that is up, or false with the reason in e. *fresh tells
  * whether it was opened just now (a kept one may have died unseen).
  */
@@ -102,6 +131,7 @@ static bool
 store_connect(struct store *st, bool *fresh, struct err *e)
 {
 	const char *keys[5], *vals[5];
+	bool service;
 	int n = 0;
 
 	*fresh = false;
@@ -114,7 +144,8 @@ store_connect(struct store *st, bool *fresh, struct err *e)
 		st->conn = NULL;
 	}
 	/* Earlier keywords are overridden by what the URL itself sets. */
-	if (getenv("PGCONNECT_TIMEOUT") == NULL) {
+	service = service_named(st->url);
+	if (!service && getenv("PGCONNECT_TIMEOUT") == NULL) {
 		keys[n] = "connect_timeout";
 		vals[n++] = CONNECT_TIMEOUT;
 	}
@@ -122,9 +153,10 @@ store_connect(struct store *st, bool *fresh, struct err *e)
 	 * GSSAPI encryption is tried first by default, which sets up
 	 * Kerberos (krb5.conf, keytab and credential cache lookups: 0.4 M
 	 * instructions a connection) although a web server's CGI user has no
-	 * ticket. Who uses it says so: PGGSSENCMODE or gssencmode=.
+	 * ticket. Who uses it says so: PGGSSENCMODE, gssencmode= in the URL
+	 * or in a service entry.
 	 */
-	if (getenv("PGGSSENCMODE") == NULL) {
+	if (!service && getenv("PGGSSENCMODE") == NULL) {
 		keys[n] = "gssencmode";
 		vals[n++] = "disable";
 	}
@@ -240,6 +272,46 @@ find(struct store *st, const struct session_query *q, const char *thr,
 }
 
 /*
+ * len random bytes from the kernel: getrandom(2), or /dev/urandom where
+ * it is missing (kernels before 3.17, or a seccomp filter that refuses
+ * it with ENOSYS). False with errno set otherwise.
+ */
+static bool
+random_bytes(unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int fd = -1;
+
+	while (got < len) {
+		if (fd < 0) {
+			n = getrandom(buf + got, len - got, 0);
+			if (n < 0 && errno == ENOSYS) {
+				fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+				if (fd < 0)
+					return false;
+				continue;
+			}
+		} else {
+			n = read(fd, buf + got, len - got);
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			if (fd >= 0)
+				close(fd);
+			return false;
+		}
+		got += (size_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	return true;
+}
+
+/*
  * Two random (version 4) UUIDs in text, from one getrandom(2) call: the
  * id and the token of a row this call may create. (libuuid made twelve
  * system calls for the two, seeding its fallback generator each time.)
@@ -250,17 +322,10 @@ random_uuids(char id[37], char token[37])
 	static const char hex[] = "0123456789abcdef";
 	unsigned char r[32];
 	char *out;
-	size_t got = 0, i, k;
-	ssize_t n;
+	size_t i, k;
 
-	while (got < sizeof(r)) {
-		n = getrandom(r + got, sizeof(r) - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		got += (size_t)n;
-	}
+	if (!random_bytes(r, sizeof(r)))
+		return false;
 	for (k = 0; k < 2; k++) {
 		unsigned char *u = r + 16 * k;
 
@@ -276,6 +341,17 @@ random_uuids(char id[37], char token[37])
 		*out = '\0';
 	}
 	return true;
+}
+
+/* Failures worth one more try: serialization, deadlock, unique race. */
+static bool
+retryable(const PGresult *res)
+{
+	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return code != NULL &&
+	       (strcmp(code, "40001") == 0 || strcmp(code, "40P01") == 0 ||
+		   strcmp(code, "23505") == 0);
 }
 
 /*
@@ -312,43 +388,31 @@ own_backend_prepare(struct store *st)
 }
 
 /*
- * The acquire call, through the named statement when there is one. If
- * the server no longer has it (26000), or its plan no longer fits a
- * changed function (0A000), the connection goes back to unnamed
- * statements and the call runs again as one: nothing ran the first time.
+ * The acquire call, through the named statement when there is one. When
+ * that fails for a reason a second try would not cure (the statement is
+ * gone, 26000; its plan or its parameter types no longer fit a changed
+ * function, 0A000, 42883, 42804; or anything else), the connection goes
+ * back to unnamed statements and the call runs again as one, which sees
+ * the function as it is now. Safe: the failed call's transaction was
+ * rolled back. Serialization failures, deadlocks and unique races are
+ * left to the caller's retry.
  */
 static PGresult *
 acquire_call(struct store *st, const char *const *params)
 {
 	PGresult *res;
-	const char *code;
 
 	if (st->prep == PREP_READY) {
 		res = PQexecPrepared(
 		    st->conn, st->stmt, 9, params, NULL, NULL, 0);
 		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK ||
-		    PQstatus(st->conn) != CONNECTION_OK)
-			return res;
-		code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (code == NULL ||
-		    (strcmp(code, "26000") != 0 && strcmp(code, "0A000") != 0))
+		    PQstatus(st->conn) != CONNECTION_OK || retryable(res))
 			return res;
 		PQclear(res);
 		st->prep = PREP_OFF;
 	}
 	return PQexecParams(
 	    st->conn, SQL_ACQUIRE, 9, NULL, params, NULL, NULL, 0);
-}
-
-/* Failures worth one more try: serialization, deadlock, unique race. */
-static bool
-retryable(const PGresult *res)
-{
-	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	return code != NULL &&
-	       (strcmp(code, "40001") == 0 || strcmp(code, "40P01") == 0 ||
-		   strcmp(code, "23505") == 0);
 }
 
 enum status

@@ -189,6 +189,41 @@ internal_error() {
 	assert 'GSSAPI' =~ "$cgi_stderr" "stderr of the program"
 }
 
+# service_file [KEY=VALUE...]: a pg_service.conf with one entry, chatkit,
+# for the test database, plus the given lines.
+service_file() {
+	{
+		printf '[chatkit]\nhost=127.0.0.1\nport=%s\ndbname=chatkit\nuser=chatkit\n' \
+			"$PG_TEST_PORT"
+		printf '%s\n' "$@"
+	} >"$BATS_TEST_TMPDIR/pg_service.conf"
+}
+
+@test "CHATKIT_DATABASE_URL may name a pg_service.conf entry" {
+	skip_in_fastcgi "libpq reads PGSERVICEFILE from the process environment, not from per-request params"
+	service_file
+	session_call "$user" CHATKIT_DATABASE_URL=service=chatkit \
+		PGSERVICEFILE="$BATS_TEST_TMPDIR/pg_service.conf"
+	assert_status 200
+	assert_rows "$user" 1
+}
+
+@test "a service entry's gssencmode=require is not overridden" {
+	skip_in_fastcgi "libpq reads PGSERVICEFILE from the process environment, not from per-request params"
+	service_file gssencmode=require
+	unavailable CHATKIT_DATABASE_URL=service=chatkit \
+		PGSERVICEFILE="$BATS_TEST_TMPDIR/pg_service.conf"
+	assert 'GSSAPI' =~ "$cgi_stderr" "stderr of the program"
+}
+
+@test "a PGSERVICE entry's gssencmode=require is not overridden" {
+	skip_in_fastcgi "libpq reads PG* from the process environment, not from per-request params"
+	service_file gssencmode=require
+	unavailable -u CHATKIT_DATABASE_URL PGSERVICE=chatkit \
+		PGSERVICEFILE="$BATS_TEST_TMPDIR/pg_service.conf"
+	assert 'GSSAPI' =~ "$cgi_stderr" "stderr of the program"
+}
+
 @test "a database migrated before chatkit_find_session still gets sessions" {
 	local id
 	pg_sql_db chatkit_nofind "insert into users (clerk_user_id) values ('$user')"
