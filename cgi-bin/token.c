@@ -216,7 +216,7 @@ static enum token_result
 check_claims(json_object *c, const struct token_rules *rules,
     struct principal *p, int64_t *until, int64_t *from, struct err *e)
 {
-	int64_t exp, nbf, iat, now = (int64_t)rules->now;
+	int64_t exp, nbf, iat, now = (int64_t)rules->now, valid_from = 0;
 	const char *s;
 	size_t i;
 	int rc;
@@ -238,6 +238,8 @@ check_claims(json_object *c, const struct token_rules *rules,
 		    e, "token not valid for %lld s", (long long)(nbf - now));
 		return TOK_NOT_YET_VALID;
 	}
+	if (rc == 1)
+		valid_from = nbf;
 	if ((rc = get_time(c, "iat", &iat)) < 0) {
 		err_set(e, "iat is not an integer");
 		return TOK_MALFORMED;
@@ -247,6 +249,8 @@ check_claims(json_object *c, const struct token_rules *rules,
 		    (long long)(iat - now));
 		return TOK_ISSUED_IN_FUTURE;
 	}
+	if (rc == 1 && iat > valid_from)
+		valid_from = iat;
 	if (rules->issuer != NULL) {
 		if (get_string(c, "iss", &s) != 1 ||
 		    strcmp(s, rules->issuer) != 0) {
@@ -286,11 +290,7 @@ check_claims(json_object *c, const struct token_rules *rules,
 		return TOK_SESSION;
 	}
 	*until = exp;
-	*from = 0;
-	if (get_time(c, "nbf", &nbf) == 1)
-		*from = nbf;
-	if (get_time(c, "iat", &iat) == 1 && iat > *from)
-		*from = iat;
+	*from = valid_from;
 	return TOK_OK;
 }
 
