@@ -183,6 +183,16 @@ _bench_floor() {
 		$FLOOR_LDFLAGS $libs "$@" || die "cannot build $name" || return
 }
 
+# bench_pids EXE: the pids of the processes running EXE, one per line
+# (mod_fcgid's processes of a program, told apart by their executable).
+bench_pids() {
+	local p
+	for p in /proc/[0-9]*; do
+		[[ $(readlink "$p/exe" 2>/dev/null) == "$1" ]] && printf '%s\n' "${p#/proc/}"
+	done
+	return 0
+}
+
 # pgbouncer: pgb_start [POOL_SIZE], pgb_stop, PGB_PORT, PGB_URL.
 # shellcheck source=../tests/helpers/pgbouncer.bash
 source "$TOP_SRCDIR/tests/helpers/pgbouncer.bash"
