@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* keycache.h: network keys: the shared cache file, freshness, kid misses */
+#ifndef KEYCACHE_H
+#define KEYCACHE_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "err.h"
+
+#define KEYCACHE_KID_MISS_S 60 /* one refetch per URL for unknown kids */
+#define KEYCACHE_RETRY_S 5     /* after a failed fetch, per URL */
+
+struct keyset;
+struct keycache;
+
+/* Where the keys come from and how long they keep; all borrowed. */
+struct keycache_source {
+	const char *url;     /* CLERK_JWKS_URL, https:// */
+	const char *dir;     /* CHATKIT_CACHE_DIR */
+	const char *ca_file; /* CHATKIT_CA_FILE; NULL: the system store */
+	long ttl;	     /* CLERK_JWKS_TTL: fresh this long */
+	long max_stale;	     /* CLERK_JWKS_MAX_STALE: then usable this long
+				while fetching fails */
+};
+
+enum keycache_result {
+	KC_OK,		/* keys to verify with */
+	KC_UNAVAILABLE, /* none usable and none to be had now: 503 */
+	KC_CACHE_DIR,	/* the cache directory cannot be used: 500 */
+};
+
+/* One per process (a FastCGI process keeps its keys in it). */
+struct keycache *keycache_new(void);
+void keycache_free(struct keycache *);
+
+/*
+ * Keys for a request at now, borrowed in *keys until the next call:
+ * fresh ones from memory or the cache file with no network call; when
+ * they are stale or missing, one process fetches (others use what is
+ * cached, or wait for it when nothing is usable). Failures are logged.
+ */
+enum keycache_result keycache_get(struct keycache *,
+    const struct keycache_source *, time_t now, const struct keyset **keys,
+    struct err *e);
+
+/*
+ * A token's kid is not in the keys keycache_get gave: fetches again
+ * unless this URL had such a refetch in the last KEYCACHE_KID_MISS_S
+ * seconds (in any process) or this process has just fetched. True when
+ * *keys changed, so the token is worth checking again.
+ */
+bool keycache_kid_miss(struct keycache *, const struct keycache_source *,
+    time_t now, const struct keyset **keys, struct err *e);
+
+#endif
