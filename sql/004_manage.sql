@@ -1,12 +1,15 @@
 -- 004_manage.sql: sessions a user can see and end: list, revoke, a device
 -- cap and a creation rate inside the acquire decision, batched cleanup.
 -- Idempotent (if not exists, create or replace); applies on top of
--- 001-003 and keeps every row of an existing database.
+-- 001-003 and keeps every row of an existing database. Run in one
+-- transaction (psql -1).
 --
--- Every function here is security definer and revoked from public, like
--- chatkit_acquire_session: only the owner (who ran this file) may call
--- them unless granted (README, "Database": the grants for a CGI role that
--- is not the owner).
+-- The rules of sql/README.md: built-ins written pg_catalog.name(...) with
+-- exactly typed arguments; search_path pinned and execute revoked from
+-- public (and Supabase's anon and authenticated) by the closing do block.
+-- The calls the program makes are security definer: only the owner (who
+-- ran this file) may call them unless granted (README, "Database", has
+-- the grants for a program role that is not the owner).
 
 -- CHATKIT_CREATE_RATE counts a user's rows created in the last hour, of
 -- any status (revoking a session does not give its create back), from
@@ -38,10 +41,9 @@ as $$
 		else 'ok'
 	       end
 	  from (select 1) as one
-	  left join users u on u.clerk_user_id = p_user_id
+	  left join users u on u.clerk_user_id::text = p_user_id
 $$;
 
-revoke all on function chatkit_user_check(text, text[]) from public;
 
 -- The reuse / refresh / create decision of 002, with two limits on
 -- create, both decided under the per-user advisory lock (so concurrent
@@ -98,7 +100,7 @@ begin
 	end if;
 
 	-- Reuse needs no lock (see 002).
-	v_now := clock_timestamp();
+	v_now := pg_catalog.clock_timestamp();
 	select c.* into s
 	  from chatkit_sessions c
 	 where c.clerk_user_id = p_user_id
@@ -107,11 +109,12 @@ begin
 	   and (p_device_id is null or c.device_id = p_device_id)
 	 order by c.created_at desc, c.expires_at desc
 	 limit 1;
-	if found and s.expires_at - v_now > make_interval(secs => p_refresh_seconds) then
+	if found and s.expires_at - v_now > pg_catalog.make_interval(secs => p_refresh_seconds::double precision) then
 		outcome := 'reused';
 	else
-		perform pg_advisory_xact_lock(hashtextextended('chatkit_session:' || p_user_id, 0));
-		v_now := clock_timestamp();
+		perform pg_catalog.pg_advisory_xact_lock(
+			pg_catalog.hashtextextended('chatkit_session:'::text || p_user_id, 0::bigint));
+		v_now := pg_catalog.clock_timestamp();
 
 		select c.* into s
 		  from chatkit_sessions c
@@ -123,19 +126,19 @@ begin
 		 limit 1
 		 for update;
 
-		if found and s.expires_at - v_now > make_interval(secs => p_refresh_seconds) then
+		if found and s.expires_at - v_now > pg_catalog.make_interval(secs => p_refresh_seconds::double precision) then
 			outcome := 'reused';
 		elsif found then
 			update chatkit_sessions c
 			   set session_token = p_new_token::text,
-			       expires_at = v_now + make_interval(secs => p_ttl_seconds),
+			       expires_at = v_now + pg_catalog.make_interval(secs => p_ttl_seconds::double precision),
 			       last_activity_at = v_now
 			 where c.id = s.id
 			returning c.* into s;
 			outcome := 'refreshed';
 		else
 			if coalesce(p_create_rate, 0) > 0 then
-				select count(*) into v_n
+				select pg_catalog.count(*) into v_n
 				  from chatkit_sessions c
 				 where c.clerk_user_id = p_user_id
 				   and c.created_at > v_now - interval '1 hour';
@@ -150,8 +153,8 @@ begin
 					offset v_n - p_create_rate
 					 limit 1;
 					outcome := 'rate_limited';
-					retry_after := greatest(1, ceil(extract(epoch from
-						v_leaves - v_now)))::integer;
+					retry_after := greatest(1, pg_catalog.ceil(pg_catalog.date_part(
+						'epoch'::text, v_leaves - v_now))::integer);
 					return next;
 					return;
 				end if;
@@ -180,10 +183,11 @@ begin
 				workflow_id, session_token, status, expires_at, metadata,
 				last_activity_at, created_at)
 			values (p_new_id, p_user_id,
-				coalesce(p_device_id, 'device_' || p_user_id || '_' ||
-					floor(extract(epoch from v_now) * 1000)::bigint::text),
+				coalesce(p_device_id, 'device_'::text || p_user_id || '_'::text ||
+					pg_catalog.floor(pg_catalog.date_part('epoch'::text, v_now)
+							 * 1000::double precision)::bigint::text),
 				p_workflow_id, p_new_token::text, 'active',
-				v_now + make_interval(secs => p_ttl_seconds),
+				v_now + pg_catalog.make_interval(secs => p_ttl_seconds::double precision),
 				coalesce(p_metadata, '{}'::jsonb), v_now, v_now)
 			returning c.* into s;
 			outcome := 'created';
@@ -194,17 +198,15 @@ begin
 	device_id := s.device_id;
 	user_id := s.clerk_user_id;
 	workflow_id := s.workflow_id;
-	created_at := to_char(s.created_at at time zone 'UTC',
+	created_at := pg_catalog.to_char(s.created_at at time zone 'UTC',
 			      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
-	expires_at := to_char(s.expires_at at time zone 'UTC',
+	expires_at := pg_catalog.to_char(s.expires_at at time zone 'UTC',
 			      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 	metadata := s.metadata;
 	return next;
 end;
 $$;
 
-revoke all on function chatkit_acquire_session(text, text, text, integer,
-	integer, jsonb, text[], uuid, uuid, integer, integer) from public;
 
 -- The caller's active sessions, newest first, at most p_limit of them, as
 -- one JSON array (key order kept): deviceId, workflowId, createdAt,
@@ -224,29 +226,28 @@ set search_path from current
 as $$
 	select chk.v,
 	       case when chk.v = 'ok' then
-		(select coalesce(json_agg(json_build_object(
-			'deviceId', l.device_id,
-			'workflowId', l.workflow_id,
-			'createdAt', to_char(l.created_at at time zone 'UTC',
+		(select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object(
+			'deviceId'::text, l.device_id,
+			'workflowId'::text, l.workflow_id,
+			'createdAt'::text, pg_catalog.to_char(l.created_at at time zone 'UTC',
 				'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-			'expiresAt', to_char(l.expires_at at time zone 'UTC',
+			'expiresAt'::text, pg_catalog.to_char(l.expires_at at time zone 'UTC',
 				'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-			'lastActivityAt', to_char(l.last_activity_at at time zone 'UTC',
+			'lastActivityAt'::text, pg_catalog.to_char(l.last_activity_at at time zone 'UTC',
 				'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-			'metadata', l.metadata)
+			'metadata'::text, l.metadata)
 			order by l.created_at desc, l.id), '[]'::json)
 		   from (select c.*
 			   from chatkit_sessions c
 			  where c.clerk_user_id = p_user_id
 			    and c.status = 'active'
-			    and c.expires_at > clock_timestamp()
+			    and c.expires_at > pg_catalog.clock_timestamp()
 			  order by c.created_at desc, c.id
 			  limit greatest(p_limit, 0)) l)
 	       end
 	  from (select chatkit_user_check(p_user_id, p_allowed_roles) as v) chk
 $$;
 
-revoke all on function chatkit_list_sessions(text, text[], integer) from public;
 
 -- Revokes the caller's active session on p_device_id, or every active
 -- one (p_device_id null), under the per-user lock the acquire decision
@@ -269,12 +270,13 @@ declare
 begin
 	outcome := chatkit_user_check(p_user_id, p_allowed_roles);
 	if outcome = 'ok' then
-		perform pg_advisory_xact_lock(hashtextextended('chatkit_session:' || p_user_id, 0));
+		perform pg_catalog.pg_advisory_xact_lock(
+			pg_catalog.hashtextextended('chatkit_session:'::text || p_user_id, 0::bigint));
 		update chatkit_sessions c
 		   set status = 'revoked'
 		 where c.clerk_user_id = p_user_id
 		   and c.status = 'active'
-		   and c.expires_at > clock_timestamp()
+		   and c.expires_at > pg_catalog.clock_timestamp()
 		   and (p_device_id is null or c.device_id = p_device_id);
 		get diagnostics n = row_count;
 	end if;
@@ -283,7 +285,6 @@ begin
 end;
 $$;
 
-revoke all on function chatkit_revoke_sessions(text, text, text[]) from public;
 
 -- One batch of --cleanup, one short transaction: marks at most p_batch
 -- active rows whose time is up as expired, deletes at most p_batch
@@ -305,8 +306,8 @@ security definer
 set search_path from current
 as $$
 declare
-	v_now	timestamptz := clock_timestamp();
-	v_cut	timestamptz := clock_timestamp() - make_interval(days => p_retention_days);
+	v_now	timestamptz := pg_catalog.clock_timestamp();
+	v_cut	timestamptz := v_now - pg_catalog.make_interval(days => p_retention_days);
 begin
 	update chatkit_sessions c
 	   set status = 'expired'
@@ -339,4 +340,28 @@ begin
 end;
 $$;
 
-revoke all on function chatkit_cleanup_batch(integer, integer) from public;
+-- Access, as in 002: search_path pinned; only the owner may execute.
+do $$
+declare
+	v_from text;
+	f regprocedure;
+begin
+	select pg_catalog.string_agg(x, ', ') into v_from
+	  from (select 'public'::text as x
+		union all
+		select pg_catalog.quote_ident(r.rolname::text)
+		  from pg_catalog.pg_roles r
+		 where r.rolname in ('anon', 'authenticated')) roles;
+	foreach f in array array[
+		'chatkit_user_check(text, text[])',
+		'chatkit_acquire_session(text, text, text, integer, integer, jsonb, text[], uuid, uuid, integer, integer)',
+		'chatkit_list_sessions(text, text[], integer)',
+		'chatkit_revoke_sessions(text, text, text[])',
+		'chatkit_cleanup_batch(integer, integer)'
+	]::regprocedure[] loop
+		execute pg_catalog.format('alter function %s set search_path = pg_catalog, %I, pg_temp',
+					  f, pg_catalog.current_schema());
+		execute pg_catalog.format('revoke all on function %s from %s', f, v_from);
+	end loop;
+end;
+$$;
