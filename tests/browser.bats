@@ -113,13 +113,13 @@ server_says() {
 	tok=$(valid_token "$user")
 	browser demo session TOKEN="$tok" ${SCREENSHOT:+SCREENSHOT="$SCREENSHOT"}
 
-	assert "$(active_session "$user")" == "$(r .id)" "session id on the page vs the database"
-	assert "$(active_session "$user" device_id)" == "$(r .device)" "device on the page vs the database"
-	assert "$user" == "$(r .user)" "user on the page"
-	assert "Session ready." == "$(r .status)" "status line"
-	assert '^\(in 23 h 59 min [0-9]+ s\)$' =~ "$(r '.countdown[0]')" "expiry countdown"
-	assert "$(r '.countdown[0]')" != "$(r '.countdown[1]')" "countdown moves"
-	assert 1 == "$(r .requests)" "requests sent"
+	assert_that "$(r .id)" == "$(active_session "$user")" "session id on the page vs the database"
+	assert_that "$(r .device)" == "$(active_session "$user" device_id)" "device on the page vs the database"
+	assert_that "$(r .user)" == "$user" "user on the page"
+	assert_that "$(r .status)" == "Session ready." "status line"
+	assert_that "$(r '.countdown[0]')" =~ '^\(in 23 h 59 min [0-9]+ s\)$' "expiry countdown"
+	assert_that "$(r '.countdown[1]')" != "$(r '.countdown[0]')" "countdown moves"
+	assert_that "$(r .requests)" == 1 "requests sent"
 }
 
 @test "the demo page shows the server's message when the token is refused" {
@@ -127,14 +127,14 @@ server_says() {
 	user=$(new_user)
 	tok=$(mint_token --payload "$(claims "$user")" --key "$OTHER_PRIV")
 	server_says "$tok"
-	assert 401 == "$said_status" "status of the same token over curl"
+	assert_that "$said_status" == 401 "status of the same token over curl"
 	browser demo rejected TOKEN="$tok"
 
-	assert "$said_message" == "$(r .message)" "message on the page"
-	assert "The token was not accepted." == "$(r .title)" "title on the page"
-	assert "HTTP 401 · Unauthorized" == "$(r .detail)" "detail on the page"
-	assert false == "$(r .sessionShown)" "no session shown"
-	assert "" == "$(active_session "$user")" "no session in the database"
+	assert_that "$(r .message)" == "$said_message" "message on the page"
+	assert_that "$(r .title)" == "The token was not accepted." "title on the page"
+	assert_that "$(r .detail)" == "HTTP 401 · Unauthorized" "detail on the page"
+	assert_that "$(r .sessionShown)" == false "no session shown"
+	assert_that "$(active_session "$user")" == "" "no session in the database"
 }
 
 @test "with a 6 s TTL and a 4 s threshold the demo page renews the session by itself" {
@@ -147,14 +147,14 @@ server_says() {
 	before=$(posts)
 	browser demo renews TOKEN="$tok" QUERY='?threshold=4'
 
-	assert "$(r .first)" != "$(r .second)" "shown id changed"
-	assert 1 == "$(r .requestsBefore)" "requests before the renewal"
-	assert 2 == "$(r .requestsAfter)" "requests after the renewal"
-	assert 2 == "$(($(posts) - before))" "POSTs in Apache's access log"
-	assert "Renewed automatically: session renewed with a new ID." == "$(r .status)" "status line"
+	assert_that "$(r .second)" != "$(r .first)" "shown id changed"
+	assert_that "$(r .requestsBefore)" == 1 "requests before the renewal"
+	assert_that "$(r .requestsAfter)" == 2 "requests after the renewal"
+	assert_that "$(($(posts) - before))" == 2 "POSTs in Apache's access log"
+	assert_that "$(r .status)" == "Renewed automatically: session renewed with a new ID." "status line"
 	run -0 pg_sql "select count(*) from chatkit_sessions where clerk_user_id = :'u'" u="$user"
-	assert 1 == "$output" "rows of the user (a renewal keeps the row)"
-	assert "$(r .second)" == "$(active_session "$user")" "renewed id vs the database"
+	assert_that "$output" == 1 "rows of the user (a renewal keeps the row)"
+	assert_that "$(active_session "$user")" == "$(r .second)" "renewed id vs the database"
 }
 
 @test "concurrent callers of one client share a single request" {
@@ -164,14 +164,14 @@ server_says() {
 	before=$(posts)
 	browser module shared TOKEN="$tok"
 
-	assert 1 == "$(r '.ids | unique | length')" "distinct ids among 5 concurrent callers"
-	assert 1 == "$(r .tokenCalls)" "getToken calls"
-	assert 1 == "$(r .afterConcurrent)" "requests after 5 concurrent callers"
-	assert 1 == "$(r .afterKept)" "requests after getSession() of a kept session"
-	assert 2 == "$(r .afterForced)" "requests after two refresh() at once"
-	assert "$(r '.ids[0]')" == "$(r .kept)" "kept session"
-	assert 2 == "$(($(posts) - before))" "POSTs in Apache's access log"
-	assert "$(r '.ids[0]')" == "$(active_session "$user")" "session in the database"
+	assert_that "$(r '.ids | unique | length')" == 1 "distinct ids among 5 concurrent callers"
+	assert_that "$(r .tokenCalls)" == 1 "getToken calls"
+	assert_that "$(r .afterConcurrent)" == 1 "requests after 5 concurrent callers"
+	assert_that "$(r .afterKept)" == 1 "requests after getSession() of a kept session"
+	assert_that "$(r .afterForced)" == 2 "requests after two refresh() at once"
+	assert_that "$(r .kept)" == "$(r '.ids[0]')" "kept session"
+	assert_that "$(($(posts) - before))" == 2 "POSTs in Apache's access log"
+	assert_that "$(active_session "$user")" == "$(r '.ids[0]')" "session in the database"
 }
 
 @test "a request carries the Bearer token, a JSON body and same-origin cookies" {
@@ -180,19 +180,19 @@ server_says() {
 	tok=$(valid_token "$user")
 	browser module wire TOKEN="$tok"
 
-	assert POST == "$(r .method)" "method"
-	assert "Bearer $tok" == "$(r .authorization)" "Authorization"
-	assert application/json == "$(r .contentType)" "Content-Type"
-	assert 'probe=yes' =~ "$(r .cookie)" "Cookie"
-	assert '{"deviceId":"dev-wire","metadata":{"source":"browser-test","n":1}}' == \
-		"$(jq -c .body <<<"$result")" "body"
-	assert null == "$(r .anonAuthorization)" "Authorization without a token"
-	assert '{}' == "$(r .anonBody)" "body without deviceId and metadata"
-	assert 401 == "$(r .anonStatus)" "status without a token"
-	assert dev-wire == "$(active_session "$user" device_id)" "device in the database"
-	assert '{"n": 1, "source": "browser-test"}' == "$(active_session "$user" metadata)" \
+	assert_that "$(r .method)" == POST "method"
+	assert_that "$(r .authorization)" == "Bearer $tok" "Authorization"
+	assert_that "$(r .contentType)" == application/json "Content-Type"
+	assert_that "$(r .cookie)" =~ 'probe=yes' "Cookie"
+	assert_that "$(jq -c .body <<<"$result")" == \
+		'{"deviceId":"dev-wire","metadata":{"source":"browser-test","n":1}}' "body"
+	assert_that "$(r .anonAuthorization)" == null "Authorization without a token"
+	assert_that "$(r .anonBody)" == '{}' "body without deviceId and metadata"
+	assert_that "$(r .anonStatus)" == 401 "status without a token"
+	assert_that "$(active_session "$user" device_id)" == dev-wire "device in the database"
+	assert_that "$(active_session "$user" metadata)" == '{"n": 1, "source": "browser-test"}' \
 		"metadata in the database"
-	assert "$(r .id)" == "$(active_session "$user")" "session in the database"
+	assert_that "$(active_session "$user")" == "$(r .id)" "session in the database"
 }
 
 @test "server refusals reject with a ChatKitSessionError carrying status, error and the server's message" {
@@ -211,64 +211,64 @@ server_says() {
 
 	local k
 	for k in bad unknown none; do
-		assert true == "$(r ".$k.isChatKitSessionError")" "$k: instanceof ChatKitSessionError"
-		assert true == "$(r ".$k.isError")" "$k: instanceof Error"
-		assert ChatKitSessionError == "$(r ".$k.name")" "$k: name"
-		assert true == "$(r ".$k.kept")" "$k: client.error is it, no session, not loading"
-		assert false == "$(r ".$k.retryable")" "$k: retryable"
+		assert_that "$(r ".$k.isChatKitSessionError")" == true "$k: instanceof ChatKitSessionError"
+		assert_that "$(r ".$k.isError")" == true "$k: instanceof Error"
+		assert_that "$(r ".$k.name")" == ChatKitSessionError "$k: name"
+		assert_that "$(r ".$k.kept")" == true "$k: client.error is it, no session, not loading"
+		assert_that "$(r ".$k.retryable")" == false "$k: retryable"
 	done
-	assert 401 == "$(r .bad.status)" "bad signature: status"
-	assert Unauthorized == "$(r .bad.error)" "bad signature: error"
-	assert "$m_bad" == "$(r .bad.message)" "bad signature: message"
-	assert 403 == "$(r .unknown.status)" "no users row: status"
-	assert Forbidden == "$(r .unknown.error)" "no users row: error"
-	assert "User role not found" == "$(r .unknown.message)" "no users row: message"
-	assert "$m_unknown" == "$(r .unknown.message)" "no users row: message over curl"
-	assert 401 == "$(r .none.status)" "no token: status"
-	assert "$m_none" == "$(r .none.message)" "no token: message"
+	assert_that "$(r .bad.status)" == 401 "bad signature: status"
+	assert_that "$(r .bad.error)" == Unauthorized "bad signature: error"
+	assert_that "$(r .bad.message)" == "$m_bad" "bad signature: message"
+	assert_that "$(r .unknown.status)" == 403 "no users row: status"
+	assert_that "$(r .unknown.error)" == Forbidden "no users row: error"
+	assert_that "$(r .unknown.message)" == "User role not found" "no users row: message"
+	assert_that "$(r .unknown.message)" == "$m_unknown" "no users row: message over curl"
+	assert_that "$(r .none.status)" == 401 "no token: status"
+	assert_that "$(r .none.message)" == "$m_none" "no token: message"
 }
 
 @test "network and proxy failures reject with errors in words" {
 	browser module failures
 
-	assert "0 Network Error true" == "$(r '"\(.refused.status) \(.refused.error) \(.refused.retryable)"')" "refused connection"
-	assert 'Could not reach the server' =~ "$(r .refused.message)" "refused connection: message"
-	assert "502 true" == "$(r '"\(.proxy.status) \(.proxy.retryable)"')" "proxy HTML page"
-	assert "The web server could not reach the session program (HTTP 502)." == \
-		"$(r .proxy.message)" "proxy HTML page: message"
-	assert "503 Service Unavailable 7" == "$(r '"\(.busy.status) \(.busy.error) \(.busy.retryAfter)"')" "503 with Retry-After"
-	assert "The session store is unavailable." == "$(r .busy.message)" "503: the server's message"
-	assert "200 Bad Response" == "$(r '"\(.notSession.status) \(.notSession.error)"')" "200 without a session"
-	assert "404 false" == "$(r '"\(.missing.status) \(.missing.retryable)"')" "wrong endpoint"
-	assert 'check the endpoint address' =~ "$(r .missing.message)" "wrong endpoint: message"
-	assert "0 Timeout" == "$(r '"\(.slow.status) \(.slow.error)"')" "no answer in time"
-	assert "The server did not answer within 1 second." == "$(r .slow.message)" "timeout: message"
-	assert "Token Error" == "$(r .token.error)" "getToken throws"
-	assert "Could not get a sign-in token: signed out." == "$(r .token.message)" "getToken throws: message"
-	assert 0 == "$(r .tokenFetches)" "requests without a token from getToken"
+	assert_that "$(r '"\(.refused.status) \(.refused.error) \(.refused.retryable)"')" == "0 Network Error true" "refused connection"
+	assert_that "$(r .refused.message)" =~ 'Could not reach the server' "refused connection: message"
+	assert_that "$(r '"\(.proxy.status) \(.proxy.retryable)"')" == "502 true" "proxy HTML page"
+	assert_that "$(r .proxy.message)" == \
+		"The web server could not reach the session program (HTTP 502)." "proxy HTML page: message"
+	assert_that "$(r '"\(.busy.status) \(.busy.error) \(.busy.retryAfter)"')" == "503 Service Unavailable 7" "503 with Retry-After"
+	assert_that "$(r .busy.message)" == "The session store is unavailable." "503: the server's message"
+	assert_that "$(r '"\(.notSession.status) \(.notSession.error)"')" == "200 Bad Response" "200 without a session"
+	assert_that "$(r '"\(.missing.status) \(.missing.retryable)"')" == "404 false" "wrong endpoint"
+	assert_that "$(r .missing.message)" =~ 'check the endpoint address' "wrong endpoint: message"
+	assert_that "$(r '"\(.slow.status) \(.slow.error)"')" == "0 Timeout" "no answer in time"
+	assert_that "$(r .slow.message)" == "The server did not answer within 1 second." "timeout: message"
+	assert_that "$(r .token.error)" == "Token Error" "getToken throws"
+	assert_that "$(r .token.message)" == "Could not get a sign-in token: signed out." "getToken throws: message"
+	assert_that "$(r .tokenFetches)" == 0 "requests without a token from getToken"
 }
 
 @test "the next request comes at the threshold, after a sleep, and after retryable errors only" {
 	browser module schedule
 
-	assert 1 == "$(r .start)" "first request"
-	assert 1 == "$(r .before70s)" "69 s later (100 s session, 30 s threshold)"
-	assert 2 == "$(r .at70s)" "71 s later"
-	assert 2 == "$(r .halfway9s)" "9 s after the server kept a 20 s session"
-	assert 3 == "$(r .halfway11s)" "11 s after it (halfway to expiry)"
-	assert 3 == "$(r .sleptNoTimer)" "after the clock jumped, before the tab shows"
-	assert 4 == "$(r .visible)" "on visibilitychange with less than the threshold left"
-	assert 4 == "$(r .focusFresh)" "on focus with plenty left"
-	assert 5 == "$(r .atThreshold)" "at the next threshold"
-	assert 503 == "$(r .error5)" "error state after a 503"
-	assert 5 == "$(r .retry6s)" "6 s after a 503 with Retry-After: 7"
-	assert 6 == "$(r .retry7s)" "8 s after it"
-	assert 401 == "$(r .error6)" "error state after a 401"
-	assert 6 == "$(r .tenMinutes)" "10 min after a 401 (not retried)"
-	assert fake-7 == "$(r .refreshed)" "refresh() by a caller"
-	assert true == "$(r .errorCleared)" "error cleared by a success"
-	assert 7 == "$(r .closed)" "200 s after close()"
-	assert 7 == "$(r .closedFocus)" "focus after close()"
+	assert_that "$(r .start)" == 1 "first request"
+	assert_that "$(r .before70s)" == 1 "69 s later (100 s session, 30 s threshold)"
+	assert_that "$(r .at70s)" == 2 "71 s later"
+	assert_that "$(r .halfway9s)" == 2 "9 s after the server kept a 20 s session"
+	assert_that "$(r .halfway11s)" == 3 "11 s after it (halfway to expiry)"
+	assert_that "$(r .sleptNoTimer)" == 3 "after the clock jumped, before the tab shows"
+	assert_that "$(r .visible)" == 4 "on visibilitychange with less than the threshold left"
+	assert_that "$(r .focusFresh)" == 4 "on focus with plenty left"
+	assert_that "$(r .atThreshold)" == 5 "at the next threshold"
+	assert_that "$(r .error5)" == 503 "error state after a 503"
+	assert_that "$(r .retry6s)" == 5 "6 s after a 503 with Retry-After: 7"
+	assert_that "$(r .retry7s)" == 6 "8 s after it"
+	assert_that "$(r .error6)" == 401 "error state after a 401"
+	assert_that "$(r .tenMinutes)" == 6 "10 min after a 401 (not retried)"
+	assert_that "$(r .refreshed)" == fake-7 "refresh() by a caller"
+	assert_that "$(r .errorCleared)" == true "error cleared by a success"
+	assert_that "$(r .closed)" == 7 "200 s after close()"
+	assert_that "$(r .closedFocus)" == 7 "focus after close()"
 }
 
 @test "the React hook gives session, loading, error and createSession" {
@@ -278,12 +278,12 @@ server_says() {
 	bad=$(mint_token --payload "$(claims "$user")" --key "$OTHER_PRIV")
 	browser module react TOKEN="$tok" BAD_TOKEN="$bad"
 
-	assert 'idle||' == "$(r .initial)" "state before createSession"
-	assert "$(r .created)" == "$(active_session "$user")" "createSession's session vs the database"
-	assert "idle|$(r .created)|" == "$(r .ok)" "state after createSession"
-	assert dev-react == "$(r .createdDevice)" "deviceId passed to createSession"
-	assert react == "$(active_session "$user" "metadata->>'source'")" "metadata passed to createSession"
-	assert '^idle\|[^|]+\|401 ' =~ "$(r .failed)" "state after a refused createSession (session kept, error set)"
-	assert null == "$(r .createdOnError)" "createSession resolves to null on failure"
-	assert true == "$(r '.seen | any(startswith("loading|"))')" "loading was seen"
+	assert_that "$(r .initial)" == 'idle||' "state before createSession"
+	assert_that "$(active_session "$user")" == "$(r .created)" "createSession's session vs the database"
+	assert_that "$(r .ok)" == "idle|$(r .created)|" "state after createSession"
+	assert_that "$(r .createdDevice)" == dev-react "deviceId passed to createSession"
+	assert_that "$(active_session "$user" "metadata->>'source'")" == react "metadata passed to createSession"
+	assert_that "$(r .failed)" =~ '^idle\|[^|]+\|401 ' "state after a refused createSession (session kept, error set)"
+	assert_that "$(r .createdOnError)" == null "createSession resolves to null on failure"
+	assert_that "$(r '.seen | any(startswith("loading|"))')" == true "loading was seen"
 }

@@ -148,7 +148,7 @@ good_body() {
 	# Refused (400) or stored as U+FFFD (200): either is fine, never a 500
 	# from the database rejecting the text.
 	session_call "$user" --body '{"metadata":{"a":"\ud800"}}'
-	assert '^(200|400)$' =~ "$http_status" "HTTP status (body: $http_body)"
+	assert_that "$http_status" =~ '^(200|400)$' "HTTP status (body: $http_body)"
 	assert_json '.error // .session.userId | type' string
 	assert_header Content-Type '^application/json$'
 }
@@ -241,15 +241,15 @@ good_body() {
 @test "metadata is stored with the new session" {
 	local meta='{"source":"web","tags":["a","b"],"n":1.5,"deep":{"x":null}}'
 	good_body "{\"metadata\":$meta}"
-	assert "$(jq -cS . <<<"$meta")" == \
-		"$(pg_sql "select metadata from chatkit_sessions where clerk_user_id = :'id'" \
-			id="$user" | jq -cS .)" "metadata in the database"
+	assert_that "$(pg_sql "select metadata from chatkit_sessions where clerk_user_id = :'id'" \
+			id="$user" | jq -cS .)" == \
+		"$(jq -cS . <<<"$meta")" "metadata in the database"
 }
 
 @test "an empty metadata object is stored as {}" {
 	good_body '{"metadata":{}}'
-	assert '{}' == "$(pg_sql "select metadata::text from chatkit_sessions
-		where clerk_user_id = :'id'" id="$user")" "metadata in the database"
+	assert_that "$(pg_sql "select metadata::text from chatkit_sessions
+		where clerk_user_id = :'id'" id="$user")" == '{}' "metadata in the database"
 }
 
 @test "an escaped NUL in a metadata value gets 400" {
@@ -352,7 +352,7 @@ good_body() {
 	local pad body
 	pad=$(printf 'x%.0s' $(seq $((65536 - 23))))
 	body="{\"metadata\":{\"pad\":\"$pad\"}}"
-	assert 65536 == "${#body}" "body length"
+	assert_that "${#body}" == 65536 "body length"
 	good_body "$body"
 	assert_json '.session.metadata.pad | length' $((65536 - 23))
 }

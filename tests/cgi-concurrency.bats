@@ -50,12 +50,12 @@ burst() {
 
 # assert_all_ok N: every one of N requests answered 200.
 assert_all_ok() {
-	assert "$1" == "$(grep -c '^200 ' <<<"$results")" "requests answered 200"
+	assert_that "$(grep -c '^200 ' <<<"$results")" == "$1" "requests answered 200"
 }
 
 # assert_distinct N: the requests saw N distinct chatKitSessionIds.
 assert_distinct() {
-	assert "$1" == "$(cut -d' ' -f2 <<<"$results" | sort -u | wc -l)" \
+	assert_that "$(cut -d' ' -f2 <<<"$results" | sort -u | wc -l)" == "$1" \
 		"distinct chatKitSessionIds"
 }
 
@@ -71,7 +71,7 @@ assert_distinct() {
 	burst 20 --body '{"deviceId":"device-race"}'
 	assert_all_ok 20
 	assert_distinct 1
-	assert " device-race$" =~ "$(head -n 1 <<<"$results")" deviceId
+	assert_that "$(head -n 1 <<<"$results")" =~ " device-race$" deviceId
 	assert_rows "$user" 1 "status = 'active' and device_id = 'device-race'"
 	assert_rows "$user" 1
 }
@@ -86,7 +86,7 @@ assert_distinct() {
 	burst 20
 	assert_all_ok 20
 	assert_distinct 1
-	assert "$old" != "$(head -n 1 <<<"$results" | cut -d' ' -f2)" \
+	assert_that "$(head -n 1 <<<"$results" | cut -d' ' -f2)" != "$old" \
 		"chatKitSessionId after refresh"
 	assert_rows "$user" 1 "status = 'active' and expires_at > now() + interval '23 hours'"
 	assert_rows "$user" 1
@@ -102,7 +102,7 @@ assert_distinct() {
 	burst 20 --body '{"deviceId":"device-exp"}'
 	assert_all_ok 20
 	assert_distinct 1
-	assert "$old" != "$(head -n 1 <<<"$results" | cut -d' ' -f2)" \
+	assert_that "$(head -n 1 <<<"$results" | cut -d' ' -f2)" != "$old" \
 		"chatKitSessionId after expiry"
 	assert_rows "$user" 1 "status = 'active'"
 	assert_rows "$user" 2

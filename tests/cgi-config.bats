@@ -27,20 +27,20 @@ config_error() {
 
 # assert_stderr_names WORD: the program's stderr mentions WORD.
 assert_stderr_names() {
-	assert "$1" =~ "$cgi_stderr" "stderr of the program"
+	assert_that "$cgi_stderr" =~ "$1" "stderr of the program"
 }
 
 # --- required settings -----------------------------------------------------
 
 @test "CHATKIT_WORKFLOW_ID unset gets 500 workflow ID not configured" {
 	config_error -u CHATKIT_WORKFLOW_ID
-	assert 'workflow ID not configured' =~ "$(json_field .message)" message
+	assert_that "$(json_field .message)" =~ 'workflow ID not configured' message
 	assert_stderr_names CHATKIT_WORKFLOW_ID
 }
 
 @test "an empty CHATKIT_WORKFLOW_ID counts as unset" {
 	config_error CHATKIT_WORKFLOW_ID=
-	assert 'workflow ID not configured' =~ "$(json_field .message)" message
+	assert_that "$(json_field .message)" =~ 'workflow ID not configured' message
 }
 
 @test "a configuration error comes before the token check" {
@@ -216,7 +216,7 @@ main_n() {
 		 where clerk_user_id = :'id'" id="$user"
 	session_call "$user" CHATKIT_SESSION_TTL=600
 	assert_status 200
-	assert "$first" != "$(json_field .session.chatKitSessionId)" \
+	assert_that "$(json_field .session.chatKitSessionId)" != "$first" \
 		"chatKitSessionId with 250 s of 600 left"
 }
 
@@ -281,8 +281,8 @@ main_n() {
 	printf 'CHATKIT_SESSION_TTL=1200\nCHATKIT_REFRESH_THRESHOLD=60\n' >"$conf"
 	session_call "$user" CHATKIT_CONFIG="$conf"
 	assert_status 200
-	assert 1200000 == "$(($(iso_ms "$(json_field .session.expiresAt)") - \
-		$(iso_ms "$(json_field .session.createdAt)")))" "expiresAt - createdAt in ms"
+	assert_that "$(($(iso_ms "$(json_field .session.expiresAt)") - \
+		$(iso_ms "$(json_field .session.createdAt)")))" == 1200000 "expiresAt - createdAt in ms"
 }
 
 @test "settings from the file shape sessions: CHATKIT_ALLOWED_ROLES" {

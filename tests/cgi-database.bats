@@ -82,7 +82,7 @@ unavailable() {
 	assert_error 503 'Service Unavailable'
 	assert_header Retry-After '^[0-9]+$'
 	assert_header Content-Type '^application/json$'
-	assert '(refused|timeout|127\.0\.0\.1|port=|host=)' !~ "$http_body" \
+	assert_that "$http_body" !~ '(refused|timeout|127\.0\.0\.1|port=|host=)' \
 		"body (no connection details)"
 }
 
@@ -92,8 +92,8 @@ internal_error() {
 	session_call "$user" "$@"
 	assert_error 500 'Internal Server Error'
 	assert_header Content-Type '^application/json$'
-	assert '(ERROR|does not exist|chatkit_|function|relation|permission|SQL)' !~ \
-		"$http_body" "body (no database error text)"
+	assert_that "$http_body" !~ \
+		'(ERROR|does not exist|chatkit_|function|relation|permission|SQL)' "body (no database error text)"
 }
 
 # --- cannot be reached: 503 ------------------------------------------------
@@ -180,13 +180,13 @@ internal_error() {
 # no Kerberos, so a request for it shows as a failed connection.
 @test "gssencmode=require in CHATKIT_DATABASE_URL is honoured" {
 	unavailable CHATKIT_DATABASE_URL="$CHATKIT_DATABASE_URL gssencmode=require"
-	assert 'GSSAPI' =~ "$cgi_stderr" "stderr of the program"
+	assert_that "$cgi_stderr" =~ 'GSSAPI' "stderr of the program"
 }
 
 @test "PGGSSENCMODE=require in the environment is honoured" {
 	skip_in_fastcgi "libpq reads PG* from the process environment, not from per-request params"
 	unavailable PGGSSENCMODE=require
-	assert 'GSSAPI' =~ "$cgi_stderr" "stderr of the program"
+	assert_that "$cgi_stderr" =~ 'GSSAPI' "stderr of the program"
 }
 
 # service_file [KEY=VALUE...]: a pg_service.conf with one entry, chatkit,
@@ -213,7 +213,7 @@ service_file() {
 	service_file gssencmode=require
 	unavailable CHATKIT_DATABASE_URL=service=chatkit \
 		PGSERVICEFILE="$BATS_TEST_TMPDIR/pg_service.conf"
-	assert 'GSSAPI' =~ "$cgi_stderr" "stderr of the program"
+	assert_that "$cgi_stderr" =~ 'GSSAPI' "stderr of the program"
 }
 
 @test "a PGSERVICE entry's gssencmode=require is not overridden" {
@@ -221,7 +221,7 @@ service_file() {
 	service_file gssencmode=require
 	unavailable -u CHATKIT_DATABASE_URL PGSERVICE=chatkit \
 		PGSERVICEFILE="$BATS_TEST_TMPDIR/pg_service.conf"
-	assert 'GSSAPI' =~ "$cgi_stderr" "stderr of the program"
+	assert_that "$cgi_stderr" =~ 'GSSAPI' "stderr of the program"
 }
 
 @test "a database migrated before chatkit_find_session still gets sessions" {
@@ -246,18 +246,18 @@ service_file() {
 @test "the missing function's error text goes to stderr" {
 	pg_sql_db chatkit_nofunc "insert into users (clerk_user_id) values ('$user')"
 	internal_error CHATKIT_DATABASE_URL="$(url_for chatkit_nofunc)"
-	assert 'chatkit_acquire_session.*does not exist|does not exist.*chatkit_acquire_session' \
-		=~ "$cgi_stderr" stderr
+	assert_that "$cgi_stderr" =~ \
+		'chatkit_acquire_session.*does not exist|does not exist.*chatkit_acquire_session' stderr
 }
 
 @test "a database without any migrations gets 500 and logs why" {
 	internal_error CHATKIT_DATABASE_URL="$(url_for chatkit_empty)"
-	assert 'does not exist' =~ "$cgi_stderr" stderr
+	assert_that "$cgi_stderr" =~ 'does not exist' stderr
 }
 
 @test "a role that may not run the acquire function gets 500 and logs why" {
 	internal_error CHATKIT_DATABASE_URL="$(url_for chatkit chatkit_noexec)"
-	assert 'permission denied' =~ "$cgi_stderr" stderr
+	assert_that "$cgi_stderr" =~ 'permission denied' stderr
 	assert_rows "$user" 0
 }
 

@@ -34,7 +34,7 @@ load helpers/fixture
 @test "chatKitSessionId is a random (v4) UUID" {
 	session_call "$user"
 	assert_status 200
-	assert "$UUID_V4_RE" =~ "$(json_field .session.chatKitSessionId)" \
+	assert_that "$(json_field .session.chatKitSessionId)" =~ "$UUID_V4_RE" \
 		chatKitSessionId
 	assert_header Content-Type '^application/json$'
 }
@@ -48,7 +48,7 @@ load helpers/fixture
 	first=$(json_field .session.chatKitSessionId)
 	session_call "$other"
 	assert_status 200
-	assert "$first" != "$(json_field .session.chatKitSessionId)" \
+	assert_that "$(json_field .session.chatKitSessionId)" != "$first" \
 		"the second user's chatKitSessionId"
 }
 
@@ -76,8 +76,8 @@ load helpers/fixture
 @test "createdAt and expiresAt are UTC ISO-8601 with milliseconds and Z" {
 	session_call "$user"
 	assert_status 200
-	assert "$ISO_MS_RE" =~ "$(json_field .session.createdAt)" createdAt
-	assert "$ISO_MS_RE" =~ "$(json_field .session.expiresAt)" expiresAt
+	assert_that "$(json_field .session.createdAt)" =~ "$ISO_MS_RE" createdAt
+	assert_that "$(json_field .session.expiresAt)" =~ "$ISO_MS_RE" expiresAt
 }
 
 @test "createdAt is now" {
@@ -98,7 +98,7 @@ load helpers/fixture
 	assert_status 200
 	created=$(iso_ms "$(json_field .session.createdAt)")
 	expires=$(iso_ms "$(json_field .session.expiresAt)")
-	assert 86400000 == "$((expires - created))" "expiresAt - createdAt in ms"
+	assert_that "$((expires - created))" == 86400000 "expiresAt - createdAt in ms"
 }
 
 @test "expiresAt is createdAt plus CHATKIT_SESSION_TTL" {
@@ -107,26 +107,26 @@ load helpers/fixture
 	assert_status 200
 	created=$(iso_ms "$(json_field .session.createdAt)")
 	expires=$(iso_ms "$(json_field .session.expiresAt)")
-	assert 7200000 == "$((expires - created))" "expiresAt - createdAt in ms"
+	assert_that "$((expires - created))" == 7200000 "expiresAt - createdAt in ms"
 }
 
 @test "metadata is an empty object by default" {
 	session_call "$user"
 	assert_status 200
-	assert "{}" == "$(jq -c .session.metadata <<<"$http_body")" metadata
+	assert_that "$(jq -c .session.metadata <<<"$http_body")" == "{}" metadata
 }
 
 @test "metadata is the object the request gave" {
 	session_call "$user" --body '{"metadata":{"source":"web","n":1}}'
 	assert_status 200
-	assert '{"n":1,"source":"web"}' == \
-		"$(jq -cS .session.metadata <<<"$http_body")" metadata
+	assert_that "$(jq -cS .session.metadata <<<"$http_body")" == \
+		'{"n":1,"source":"web"}' metadata
 }
 
 @test "the success body is a single JSON object" {
 	session_call "$user"
 	assert_status 200
-	assert 1 == "$(jq -s length <<<"$http_body")" "JSON values in the body"
+	assert_that "$(jq -s length <<<"$http_body")" == 1 "JSON values in the body"
 	assert_json 'type' object
 }
 
@@ -136,14 +136,14 @@ load helpers/fixture
 # non-empty message, JSON headers, and no HTML anywhere.
 json_error() {
 	assert_error "$1" "$2"
-	assert '.' =~ "$(json_field .message)" "message is not empty"
-	assert 2 == "$(jq 'keys | length' <<<"$http_body")" \
+	assert_that "$(json_field .message)" =~ '.' "message is not empty"
+	assert_that "$(jq 'keys | length' <<<"$http_body")" == 2 \
 		"top-level keys besides error and message"
 	assert_header Content-Type '^application/json$'
 	assert_header Cache-Control '^no-store$'
-	assert '^\{' =~ "$http_body" "body starts as a JSON object"
-	assert '<(html|body|head|!doctype)' !~ "${http_body,,}" "body (no HTML)"
-	assert '^Status: [0-9]{3} ' =~ "$http_headers" "a Status line"
+	assert_that "$http_body" =~ '^\{' "body starts as a JSON object"
+	assert_that "${http_body,,}" !~ '<(html|body|head|!doctype)' "body (no HTML)"
+	assert_that "$http_headers" =~ '^Status: [0-9]{3} ' "a Status line"
 }
 
 @test "a 400 answer is a JSON error" {

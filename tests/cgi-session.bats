@@ -40,7 +40,7 @@ row_id() {
 	open_session
 	first=$sid
 	open_session
-	assert "$first" == "$sid" "chatKitSessionId of the second request"
+	assert_that "$sid" == "$first" "chatKitSessionId of the second request"
 	assert_header Cache-Control '^no-store$'
 	assert_rows "$user" 1
 }
@@ -53,9 +53,9 @@ row_id() {
 	# Ids and tokens of the ten rows, all twenty different.
 	pg_sql "select id::text, session_token from chatkit_sessions
 		where clerk_user_id = :'id'" id="$user" | tr '|' '\n' >"$BATS_TEST_TMPDIR/u"
-	assert 20 == "$(sort -u "$BATS_TEST_TMPDIR/u" | wc -l)" "distinct ids and tokens"
+	assert_that "$(sort -u "$BATS_TEST_TMPDIR/u" | wc -l)" == 20 "distinct ids and tokens"
 	while read -r v; do
-		assert "$UUID_V4_RE" =~ "$v" "id or token is a v4 UUID"
+		assert_that "$v" =~ "$UUID_V4_RE" "id or token is a v4 UUID"
 	done <"$BATS_TEST_TMPDIR/u"
 }
 
@@ -64,8 +64,8 @@ row_id() {
 	open_session
 	c=$created e=$expires
 	open_session
-	assert "$c" == "$created" createdAt
-	assert "$e" == "$expires" expiresAt
+	assert_that "$created" == "$c" createdAt
+	assert_that "$expires" == "$e" expiresAt
 }
 
 @test "a session with 30 minutes left is refreshed with a new chatKitSessionId" {
@@ -74,8 +74,8 @@ row_id() {
 	first=$sid
 	set_rows "expires_at = now() + interval '30 minutes'"
 	open_session --body '{"deviceId":"d-refresh"}'
-	assert "$first" != "$sid" "chatKitSessionId after refresh"
-	assert "$UUID_V4_RE" =~ "$sid" "chatKitSessionId is a v4 UUID"
+	assert_that "$sid" != "$first" "chatKitSessionId after refresh"
+	assert_that "$sid" =~ "$UUID_V4_RE" "chatKitSessionId is a v4 UUID"
 	assert_header Content-Type '^application/json$'
 }
 
@@ -85,8 +85,8 @@ row_id() {
 	d=$device c=$created
 	set_rows "expires_at = now() + interval '30 minutes'"
 	open_session
-	assert "$d" == "$device" deviceId
-	assert "$c" == "$created" createdAt
+	assert_that "$device" == "$d" deviceId
+	assert_that "$created" == "$c" createdAt
 }
 
 @test "a refreshed session expires a full TTL from now" {
@@ -104,7 +104,7 @@ row_id() {
 	id=$(row_id "$sid")
 	set_rows "expires_at = now() + interval '30 minutes'"
 	open_session
-	assert "$id" == "$(row_id "$sid")" "row id holding the new token"
+	assert_that "$(row_id "$sid")" == "$id" "row id holding the new token"
 	assert_rows "$user" 1
 	assert_rows "$user" 1 "status = 'active' and expires_at > now() + interval '23 hours'"
 }
@@ -123,7 +123,7 @@ row_id() {
 	first=$sid
 	set_rows "expires_at = now() - interval '1 minute'"
 	open_session
-	assert "$first" != "$sid" "chatKitSessionId after expiry"
+	assert_that "$sid" != "$first" "chatKitSessionId after expiry"
 	assert_near "$(now_ms)" "$(iso_ms "$created")" 5000 "createdAt of the new session"
 	assert_header Content-Type '^application/json$'
 }
@@ -135,8 +135,8 @@ row_id() {
 	set_rows "expires_at = now() - interval '1 minute'"
 	open_session
 	assert_rows "$user" 2
-	assert expired == \
-		"$(pg_sql "select status from chatkit_sessions where session_token = :'t'" t="$first")" \
+	assert_that "$(pg_sql "select status from chatkit_sessions where session_token = :'t'" t="$first")" == \
+		expired \
 		"status of the old row"
 	assert_rows "$user" 1 "status = 'active'"
 }
@@ -147,10 +147,10 @@ row_id() {
 	first=$sid
 	set_rows "status = 'revoked'"
 	open_session
-	assert "$first" != "$sid" "chatKitSessionId after revocation"
+	assert_that "$sid" != "$first" "chatKitSessionId after revocation"
 	assert_rows "$user" 2
-	assert revoked == \
-		"$(pg_sql "select status from chatkit_sessions where session_token = :'t'" t="$first")" \
+	assert_that "$(pg_sql "select status from chatkit_sessions where session_token = :'t'" t="$first")" == \
+		revoked \
 		"status of the revoked row"
 }
 
@@ -160,7 +160,7 @@ row_id() {
 	first=$sid
 	set_rows "status = 'expired'"
 	open_session
-	assert "$first" != "$sid" "chatKitSessionId"
+	assert_that "$sid" != "$first" "chatKitSessionId"
 	assert_rows "$user" 1 "status = 'active'"
 }
 
@@ -172,7 +172,7 @@ row_id() {
 	assert_status 200
 	theirs=$(json_field .session.chatKitSessionId)
 	open_session --body '{"deviceId":"shared-device"}'
-	assert "$theirs" != "$sid" "chatKitSessionId"
+	assert_that "$sid" != "$theirs" "chatKitSessionId"
 	assert_json .session.userId "$user"
 }
 
@@ -183,7 +183,7 @@ row_id() {
 	open_session --body '{"deviceId":"device-a"}'
 	a=$sid
 	open_session --body '{"deviceId":"device-b"}'
-	assert "$a" != "$sid" "chatKitSessionId of device-b"
+	assert_that "$sid" != "$a" "chatKitSessionId of device-b"
 	assert_json .session.deviceId device-b
 	assert_rows "$user" 2 "status = 'active'"
 }
@@ -194,7 +194,7 @@ row_id() {
 	a=$sid
 	open_session --body '{"deviceId":"device-b"}'
 	open_session --body '{"deviceId":"device-a"}'
-	assert "$a" == "$sid" "chatKitSessionId of device-a again"
+	assert_that "$sid" == "$a" "chatKitSessionId of device-a again"
 	assert_rows "$user" 2
 }
 
@@ -204,7 +204,7 @@ row_id() {
 	open_session --body '{"deviceId":"device-new"}'
 	local newest=$sid
 	open_session
-	assert "$newest" == "$sid" "chatKitSessionId without deviceId"
+	assert_that "$sid" == "$newest" "chatKitSessionId without deviceId"
 	assert_json .session.deviceId device-new
 	assert_rows "$user" 2
 }
@@ -217,7 +217,7 @@ row_id() {
 	pg_sql "update chatkit_sessions set expires_at = now() - interval '1 minute'
 		 where clerk_user_id = :'id' and device_id = 'device-new'" id="$user"
 	open_session
-	assert "$old" == "$sid" "chatKitSessionId without deviceId"
+	assert_that "$sid" == "$old" "chatKitSessionId without deviceId"
 	assert_json .session.deviceId device-old
 }
 
@@ -225,7 +225,7 @@ row_id() {
 	local t
 	t=$(now_ms)
 	open_session
-	assert "^device_${user}_[0-9]{13}\$" =~ "$device" deviceId
+	assert_that "$device" =~ "^device_${user}_[0-9]{13}\$" deviceId
 	assert_near "$t" "${device##*_}" 5000 "milliseconds in deviceId"
 }
 
@@ -233,7 +233,7 @@ row_id() {
 	open_session --body '{"deviceId":"device-a"}'
 	local a=$sid
 	open_session --body '{"deviceId":"device-c"}'
-	assert "$a" != "$sid" "chatKitSessionId"
+	assert_that "$sid" != "$a" "chatKitSessionId"
 	assert_json .session.deviceId device-c
 }
 
@@ -242,30 +242,30 @@ row_id() {
 @test "a reused session keeps the metadata it was created with" {
 	open_session --body '{"metadata":{"first":1}}'
 	open_session --body '{"metadata":{"second":2}}'
-	assert '{"first":1}' == "$(jq -c .session.metadata <<<"$http_body")" metadata
-	assert '{"first": 1}' == "$(pg_sql "select metadata::text from chatkit_sessions
-		where clerk_user_id = :'id'" id="$user")" "metadata in the database"
+	assert_that "$(jq -c .session.metadata <<<"$http_body")" == '{"first":1}' metadata
+	assert_that "$(pg_sql "select metadata::text from chatkit_sessions
+		where clerk_user_id = :'id'" id="$user")" == '{"first": 1}' "metadata in the database"
 }
 
 @test "a refreshed session keeps the metadata it was created with" {
 	open_session --body '{"metadata":{"first":1}}'
 	set_rows "expires_at = now() + interval '30 minutes'"
 	open_session --body '{"metadata":{"second":2}}'
-	assert '{"first":1}' == "$(jq -c .session.metadata <<<"$http_body")" metadata
+	assert_that "$(jq -c .session.metadata <<<"$http_body")" == '{"first":1}' metadata
 }
 
 @test "a session created after expiry takes the new request's metadata" {
 	open_session --body '{"metadata":{"first":1}}'
 	set_rows "expires_at = now() - interval '1 minute'"
 	open_session --body '{"metadata":{"second":2}}'
-	assert '{"second":2}' == "$(jq -c .session.metadata <<<"$http_body")" metadata
+	assert_that "$(jq -c .session.metadata <<<"$http_body")" == '{"second":2}' metadata
 }
 
 # --- settings --------------------------------------------------------------
 
 @test "CHATKIT_SESSION_TTL sets the lifetime of a new session" {
 	open_session CHATKIT_SESSION_TTL=900 CHATKIT_REFRESH_THRESHOLD=60
-	assert 900000 == "$(($(iso_ms "$expires") - $(iso_ms "$created")))" \
+	assert_that "$(($(iso_ms "$expires") - $(iso_ms "$created")))" == 900000 \
 		"expiresAt - createdAt in ms"
 	assert_rows "$user" 1 "expires_at - created_at = interval '900 seconds'"
 }
@@ -285,7 +285,7 @@ row_id() {
 	first=$sid
 	set_rows "expires_at = now() + interval '2 hours'"
 	open_session
-	assert "$first" == "$sid" "chatKitSessionId with 2 h left"
+	assert_that "$sid" == "$first" "chatKitSessionId with 2 h left"
 }
 
 @test "CHATKIT_REFRESH_THRESHOLD makes a session with 2 hours left refresh" {
@@ -294,7 +294,7 @@ row_id() {
 	first=$sid
 	set_rows "expires_at = now() + interval '2 hours'"
 	open_session CHATKIT_REFRESH_THRESHOLD=10800
-	assert "$first" != "$sid" "chatKitSessionId with 2 h left, threshold 3 h"
+	assert_that "$sid" != "$first" "chatKitSessionId with 2 h left, threshold 3 h"
 	assert_rows "$user" 1
 }
 
@@ -304,7 +304,7 @@ row_id() {
 	first=$sid
 	set_rows "expires_at = now() + interval '30 minutes'"
 	open_session CHATKIT_REFRESH_THRESHOLD=0
-	assert "$first" == "$sid" "chatKitSessionId with 30 min left, threshold 0"
+	assert_that "$sid" == "$first" "chatKitSessionId with 30 min left, threshold 0"
 }
 
 @test "a new session is stored with the configured workflow id" {

@@ -205,7 +205,7 @@ sig_of_hex() {
 	local mod
 	mod=$(openssl rsa -pubin -in "$KEY_PUB" -noout -modulus)
 	refused "$(sig_of_hex "$(valid_token "$user")" "${mod#Modulus=}")"
-	assert "not below the key's modulus" =~ "$cgi_stderr" "stderr of the program"
+	assert_that "$cgi_stderr" =~ "not below the key's modulus" "stderr of the program"
 }
 
 @test "a signature one byte shorter than the key gets 401" {
@@ -213,7 +213,7 @@ sig_of_hex() {
 	tok=$(valid_token "$user")
 	sig=$(printf '%s' "${tok##*.}" | tr -- '-_' '+/' | base64 -d 2>/dev/null | head -c 255 | od -An -tx1 | tr -d ' \n')
 	refused "$(sig_of_hex "$tok" "$sig")"
-	assert "is 255 bytes, the key's are 256" =~ "$cgi_stderr" "stderr of the program"
+	assert_that "$cgi_stderr" =~ "is 255 bytes, the key's are 256" "stderr of the program"
 }
 
 @test "a token without kid is accepted when the JWKS holds one key" {
@@ -229,7 +229,7 @@ sig_of_hex() {
 @test "CLERK_JWT_KEY on one line with literal \\n escapes is accepted" {
 	local oneline
 	oneline=$(awk '{ printf "%s\\n", $0 }' "$KEY_PUB")
-	assert "" == "$(tr -cd '\n' <<<"$oneline" | tr '\n' x | tr -d x)" "no newline"
+	assert_that "$(tr -cd '\n' <<<"$oneline" | tr '\n' x | tr -d x)" == "" "no newline"
 	accepted "$(valid_token "$user")" -u CLERK_JWT_KEY_FILE CLERK_JWT_KEY="$oneline"
 }
 
@@ -452,14 +452,14 @@ sig_of_hex() {
 @test "a token of exactly 8192 bytes is accepted" {
 	local tok
 	tok=$(token_of_length 8192 "$user")
-	assert 8192 == "${#tok}" "token length"
+	assert_that "${#tok}" == 8192 "token length"
 	accepted "$tok"
 }
 
 @test "a token of 8193 bytes gets 401" {
 	local tok
 	tok=$(token_of_length 8193 "$user")
-	assert 8193 == "${#tok}" "token length"
+	assert_that "${#tok}" == 8193 "token length"
 	refused "$tok"
 }
 

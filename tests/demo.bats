@@ -54,7 +54,7 @@ demo_check() {
 	demo_check
 	assert_output --partial '"userId":"user_demo"'
 	assert_output --partial '"workflowId":"workflow_demo"'
-	assert "check passed: session [0-9a-f-]{36} created and reused" =~ "$stderr" \
+	assert_that "$stderr" =~ "check passed: session [0-9a-f-]{36} created and reused" \
 		"the demo's report"
 }
 
@@ -73,7 +73,7 @@ demo_check() {
 	port=$(sed -n 's/.*pgbouncer (transaction pooling) on 127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$stderr")
 	[[ -n $port ]] || die "no pgbouncer port in the demo's report: $stderr"
 	assert_output --regexp "DB: +host=127\.0\.0\.1 port=$port "
-	assert "check passed" =~ "$stderr" "the demo's report"
+	assert_that "$stderr" =~ "check passed" "the demo's report"
 	# The demo's readiness probe (once or more) and the two requests of
 	# --check logged in.
 	n=$(grep -c 'login attempt: db=chatkit user=chatkit' "$DEMO_DIR/pgbouncer/pgbouncer.log")

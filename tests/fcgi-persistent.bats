@@ -98,7 +98,7 @@ rss_kb() {
 	session_call "$user"
 	assert_status 200
 	assert_json .session.chatKitSessionId "$id"
-	assert 1 == "$(rows "$user" "status = 'active'")" "active rows"
+	assert_that "$(rows "$user" "status = 'active'")" == 1 "active rows"
 }
 
 # log_since MARK: the server log after its first MARK lines.
@@ -127,7 +127,7 @@ four_requests() {
 	# The first request on a new connection takes the plain-SQL first step
 	# (and, the user having no session yet, an unnamed acquire call); the
 	# second prepares, it and the next two execute the named statement.
-	assert 3 == "$(log_since "$mark" | grep -c 'execute chatkit_acquire_[0-9a-f]*:')" \
+	assert_that "$(log_since "$mark" | grep -c 'execute chatkit_acquire_[0-9a-f]*:')" == 3 \
 		"executions of the named statement"
 }
 
@@ -140,15 +140,15 @@ four_requests() {
 	pg_sql "alter role chatkit reset log_statement" >/dev/null
 	pgb_stop
 	log_since "$mark" >"$BATS_TEST_TMPDIR/log"
-	assert 0 == "$(grep -c 'chatkit_acquire_[0-9a-f]' "$BATS_TEST_TMPDIR/log")" \
+	assert_that "$(grep -c 'chatkit_acquire_[0-9a-f]' "$BATS_TEST_TMPDIR/log")" == 0 \
 		"named statements through pgbouncer"
 	# One look at the backend's pid (pgbouncer's differs); the acquire
 	# call of the first request (the user has no session yet, so the first
 	# step misses) and of the three after it, all unnamed.
-	assert 1 == "$(grep -c 'SELECT pg_backend_pid()' "$BATS_TEST_TMPDIR/log")" \
+	assert_that "$(grep -c 'SELECT pg_backend_pid()' "$BATS_TEST_TMPDIR/log")" == 1 \
 		"checks whose backend it is"
-	assert 4 == "$(grep -c 'execute <unnamed>: SELECT .* FROM chatkit_acquire_session' \
-		"$BATS_TEST_TMPDIR/log")" "unnamed acquire calls"
+	assert_that "$(grep -c 'execute <unnamed>: SELECT .* FROM chatkit_acquire_session' \
+		"$BATS_TEST_TMPDIR/log")" == 4 "unnamed acquire calls"
 }
 
 @test "memory stays flat over 2000 requests" {

@@ -259,7 +259,7 @@ header_value() {
 
 # assert_status CODE: the last cgi_call answered CODE.
 assert_status() {
-	assert "$1" == "$http_status" "HTTP status (body: $http_body)"
+	assert_that "$http_status" == "$1" "HTTP status (body: $http_body)"
 }
 
 # assert_header NAME REGEX: header NAME is present and its value matches.
@@ -271,7 +271,7 @@ assert_header() {
 			batslib_decorate 'header missing' | fail
 		return
 	fi
-	assert "$2" =~ "$v" "header $1"
+	assert_that "$v" =~ "$2" "header $1"
 }
 
 # refute_header NAME: header NAME is absent.
@@ -297,7 +297,7 @@ assert_json() {
 			batslib_decorate 'body is not JSON' | fail
 		return
 	fi
-	assert "$2" == "$v" "JSON $1"
+	assert_that "$v" == "$2" "JSON $1"
 }
 
 # assert_error STATUS TITLE [MESSAGE-REGEX]: an error response of that
@@ -306,5 +306,5 @@ assert_error() {
 	assert_status "$1"
 	assert_json .error "$2"
 	assert_json '.message | type' string
-	[[ -z ${3:-} ]] || assert "$3" =~ "$(json_field .message)" "JSON .message"
+	[[ -z ${3:-} ]] || assert_that "$(json_field .message)" =~ "$3" "JSON .message"
 }

@@ -18,17 +18,18 @@ die() {
 	return 1
 }
 
-# assert EXPECTED OP ACTUAL [DESCRIPTION]: OP is == != =~ or !~.
-# Shows what was compared when it fails (podman's assert, shortened).
-assert() {
-	local expect=$1 op=$2 actual=$3 what=${4:-value}
+# assert_that ACTUAL OP EXPECTED [WHAT]: OP is == != =~ (EXPECTED is an
+# extended regex) or !~. Shows what was compared when it fails (podman's
+# assert, under a name that leaves bats-assert's own assert alone).
+assert_that() {
+	local actual=$1 op=$2 expect=$3 what=${4:-value}
 	local ok=0
 	case $op in
 	'==') [[ $actual == "$expect" ]] && ok=1 ;;
 	'!=') [[ $actual != "$expect" ]] && ok=1 ;;
 	'=~') [[ $actual =~ $expect ]] && ok=1 ;;
 	'!~') [[ ! $actual =~ $expect ]] && ok=1 ;;
-	*) die "assert: unknown operator '$op'"; return ;;
+	*) die "assert_that: unknown operator '$op'"; return ;;
 	esac
 	if ((ok)); then
 		return 0

@@ -46,10 +46,10 @@ case_success() {
 	assert_json .session.deviceId web-1
 	assert_json .session.workflowId "${CGI_WORKFLOW_ID:-wf_test}"
 	assert_json .session.metadata.source web
-	assert "$UUID_V4_RE" =~ "$(json_field .session.chatKitSessionId)" \
+	assert_that "$(json_field .session.chatKitSessionId)" =~ "$UUID_V4_RE" \
 		"chatKitSessionId"
-	assert '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z$' =~ \
-		"$(json_field .session.expiresAt)" "expiresAt"
+	assert_that "$(json_field .session.expiresAt)" =~ \
+		'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z$' "expiresAt"
 }
 
 case_reuse() {
@@ -144,11 +144,11 @@ case_concurrent() {
 
 	local codes ids
 	codes=$(cat "$dir"/code.* | sort | uniq -c | sed 's/^ *//')
-	assert "20 200" == "$codes" "status counts of 20 responses"
+	assert_that "$codes" == "20 200" "status counts of 20 responses"
 	ids=$(for i in "$dir"/body.*; do
 		jq -r .session.chatKitSessionId <"$i"
 	done | sort -u)
-	assert "$UUID_V4_RE" =~ "$ids" "the one chatKitSessionId of 20 responses"
+	assert_that "$ids" =~ "$UUID_V4_RE" "the one chatKitSessionId of 20 responses"
 	assert_equal "$(pg_sql "select count(*) from chatkit_sessions
 		where clerk_user_id = :'id' and status = 'active'" id="$user")" 1
 }
@@ -189,5 +189,5 @@ case_persistent() {
 	case_reuse
 	case_no_header
 	after=$(_server_programs)
-	assert "$before" == "$after" "FastCGI process ids before and after three requests"
+	assert_that "$after" == "$before" "FastCGI process ids before and after three requests"
 }

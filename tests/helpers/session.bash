@@ -44,7 +44,7 @@ rows() {
 
 # assert_rows USER N [WHERE]: USER has exactly N such rows.
 assert_rows() {
-	assert "$2" == "$(rows "$1" "${3:-true}")" \
+	assert_that "$(rows "$1" "${3:-true}")" == "$2" \
 		"rows of $1 in chatkit_sessions where ${3:-true}"
 }
 
