@@ -19,6 +19,7 @@
 #include "request.h"
 #include "response.h"
 #include "store.h"
+#include "version.h"
 
 static const char *
 env_lookup(const char *name, void *arg)
@@ -73,7 +74,7 @@ write_all(int fd, const char *buf, size_t len)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct config cfg;
 	struct request req;
@@ -84,6 +85,11 @@ main(void)
 	size_t len = 0;
 	struct input in = {.fd = STDIN_FILENO, .idle_ms = -1};
 
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		version_print(stdout);
+		return 0;
+	}
+	version_ca_default();
 	signal(SIGPIPE, SIG_IGN);
 #ifdef HAVE_LIBFCGI
 	if (fcgi_detected())

@@ -6,6 +6,11 @@
 # pg_start exports CHATKIT_DATABASE_URL (role chatkit, the owner of the
 # migrated schema, not a superuser), PG_TEST_PORT and PG_TEST_DIR.
 # pg_sql runs SQL as the superuser postgres, for seeding and inspection.
+#
+# pg_start --ssl: the server has ssl=on with a certificate for 127.0.0.1
+# and localhost from a throwaway CA (PG_TEST_CA, its PEM file) and
+# refuses TCP connections without TLS (hostnossl ... reject), so a
+# client that gets through spoke TLS.
 
 # pg_bindir: the directory holding initdb, pg_ctl and psql; PG_BINDIR wins,
 # then the newest /usr/lib/postgresql/*/bin, then `pg_config --bindir`.
@@ -68,7 +73,8 @@ random_free_port() {
 # database chatkit, apply $TOP_SRCDIR/sql/*.sql in order as chatkit.
 # Bounded: pg_ctl waits at most 60 s per attempt, 5 attempts.
 pg_start() {
-	local bindir dir attempt port f
+	local bindir dir attempt port f ssl=no
+	[[ ${1:-} == --ssl ]] && ssl=yes
 	bindir=$(pg_bindir) || return
 	_pg_owner=postgres
 	if ((EUID == 0)) && ! id postgres >/dev/null 2>&1; then
@@ -101,6 +107,9 @@ pg_start() {
 		log_min_messages = warning
 		log_min_error_statement = error
 	CONF
+	if [[ $ssl == yes ]]; then
+		_pg_ssl_setup "$dir" || return
+	fi
 
 	for ((attempt = 1; attempt <= 5; attempt++)); do
 		port=$(random_free_port) || return
@@ -140,6 +149,44 @@ pg_start() {
 		export CHATKIT_DATABASE_URL=$PGB_URL
 		;;
 	esac
+}
+
+# _pg_ssl_setup DIR: a CA and a server certificate (127.0.0.1, localhost)
+# made with the openssl command, ssl=on, and non-TLS TCP refused.
+# Exports PG_TEST_CA.
+_pg_ssl_setup() {
+	local dir=$1 ssl=$1/ssl
+	mkdir -p "$ssl" || return
+	{
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+			-subj '/CN=chatkit-session test CA' \
+			-keyout "$ssl/ca.key" -out "$ssl/ca.crt" &&
+			openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' \
+				-keyout "$ssl/server.key" -out "$ssl/server.csr" &&
+			printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' \
+				>"$ssl/ext.cnf" &&
+			openssl x509 -req -in "$ssl/server.csr" -CA "$ssl/ca.crt" \
+				-CAkey "$ssl/ca.key" -CAcreateserial -days 2 \
+				-extfile "$ssl/ext.cnf" -out "$ssl/server.crt"
+	} >"$dir/openssl.log" 2>&1 ||
+		die "could not make the test CA: $(cat "$dir/openssl.log")" || return
+	chmod 0600 "$ssl/server.key"
+	chmod 0644 "$ssl/ca.crt"
+	chmod 0755 "$ssl"
+	if ((EUID == 0)); then
+		chown -R "$_pg_owner:" "$ssl" || return
+	fi
+	cat >>"$dir/data/postgresql.conf" <<-CONF
+		ssl = on
+		ssl_cert_file = '$ssl/server.crt'
+		ssl_key_file = '$ssl/server.key'
+	CONF
+	{
+		printf 'hostnossl all all all reject\n'
+		cat "$dir/data/pg_hba.conf"
+	} >"$dir/pg_hba.new" && cat "$dir/pg_hba.new" >"$dir/data/pg_hba.conf" ||
+		return
+	export PG_TEST_CA=$ssl/ca.crt
 }
 
 # pg_restart: stop the running cluster (fast: open connections are cut)
