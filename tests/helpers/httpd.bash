@@ -19,7 +19,8 @@
 # so the CGI sees only what the configuration gives it. As root it runs as
 # $HTTPD_USER (default nobody), as a shared host would.
 #
-# After httpd_prepare: HTTPD_DIR (temp dir, removed by httpd_stop),
+# After httpd_prepare: HTTPD_DIR (temp dir, removed by httpd_stop; holds
+# copies of www/ and of $CGI, HTTPD_CGI, which the server runs),
 # HTTPD_RUNDIR (pid, logs, sockets), HTTPD_ETC (the @SYSCONFDIR@ of the
 # filled snippet), HTTPD_SITE (the filled snippet the server includes; a
 # test may overwrite it before httpd_start). After httpd_start: HTTPD_PORT,
@@ -59,8 +60,9 @@ _httpd_as_user() {
 	printf '%s\n' env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 }
 
-# httpd_prepare KIND: make HTTPD_DIR and fill the shipped snippet for
-# KIND with this checkout's www/, the directory of $CGI and HTTPD_ETC.
+# httpd_prepare KIND: make HTTPD_DIR, copy this checkout's www/ and $CGI
+# into it, and fill the shipped snippet for KIND with those copies and
+# HTTPD_ETC.
 httpd_prepare() {
 	HTTPD_KIND=${1:?httpd_prepare apache-cgid|apache-cgi|lighttpd}
 	local snippet
@@ -82,9 +84,18 @@ httpd_prepare() {
 	mkdir -p "$HTTPD_RUNDIR" "$HTTPD_ETC" || return
 	export HTTPD_KIND HTTPD_DIR HTTPD_RUNDIR HTTPD_ETC HTTPD_SITE
 
+	# What the server serves, copied in: the checkout may lie under a
+	# directory its user cannot enter (/root, a mktemp -d directory).
+	mkdir -p "$HTTPD_DIR/www" "$HTTPD_DIR/cgi-bin" || return
+	cp -R "$TOP_SRCDIR/www/." "$HTTPD_DIR/www/" || return
+	HTTPD_CGI=$HTTPD_DIR/cgi-bin/chatkit-session.cgi
+	cp "$CGI" "$HTTPD_CGI" || return
+	chmod -R a+rX "$HTTPD_DIR/www" "$HTTPD_DIR/cgi-bin" || return
+	export HTTPD_CGI
+
 	fill_template "$snippet" "$HTTPD_SITE" \
-		"CGIDIR=$(cd "$(dirname "$CGI")" && pwd)" \
-		"WWWDIR=$TOP_SRCDIR/www" \
+		"CGIDIR=$HTTPD_DIR/cgi-bin" \
+		"WWWDIR=$HTTPD_DIR/www" \
 		"SYSCONFDIR=$HTTPD_ETC" \
 		"SOCKETDIR=$HTTPD_RUNDIR"
 }

@@ -163,11 +163,11 @@ case_page() {
 	assert_header Content-Type '^(text|application)/javascript'
 }
 
-# _server_programs: pids of $CGI processes descended from the server
+# _server_programs: pids of $HTTPD_CGI processes descended from the server
 # (FastCGI processes: lighttpd's children, or mod_fcgid's manager's).
 _server_programs() {
 	local pid p i
-	for pid in $(pgrep -f -- "$CGI"); do
+	for pid in $(pgrep -f -- "$HTTPD_CGI"); do
 		p=$pid
 		for ((i = 0; i < 4; i++)); do
 			p=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || break
@@ -185,7 +185,7 @@ case_persistent() {
 	local before after
 	case_success
 	before=$(_server_programs)
-	[[ -n $before ]] || die "no FastCGI process of $CGI under the server (pid $HTTPD_PID)" || return
+	[[ -n $before ]] || die "no FastCGI process of $HTTPD_CGI under the server (pid $HTTPD_PID)" || return
 	case_reuse
 	case_no_header
 	after=$(_server_programs)
