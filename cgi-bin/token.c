@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* token.c: header peek with the algorithm pinned, RS256 check, claims */
 /*
- * SHA256_Init and friends hash without OpenSSL's provider machinery (an
- * EVP digest, or SHA256() which OpenSSL 3 makes one, loads openssl.cnf
- * and the default provider first: see keys.c). Deprecated in 3.0, not
- * removed.
+ * SHA256_Init and friends hash without OpenSSL's provider machinery, which
+ * an EVP digest (or SHA256(), one in OpenSSL 3) would load first; the
+ * cost is in docs/performance.md. Deprecated in 3.0, not removed.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
@@ -51,7 +50,11 @@ token_result_message(enum token_result r)
 	return messages[r < TOK__MAX ? r : TOK_MALFORMED];
 }
 
-/* Decodes one base64url part and parses it as a JSON object, or NULL. */
+/*
+ * Decodes one base64url part and parses it as a JSON object, or NULL.
+ * json_parse_strict refuses U+0000 and repeated member names, so the
+ * C-string lookups and compares below see each name and value whole.
+ */
 static json_object *
 decode_part(const char *s, size_t len, int depth)
 {
@@ -169,8 +172,6 @@ sha256(const void *data, size_t len, unsigned char md[SHA256_DIGEST_LENGTH])
 /*
  * RS256 (RSASSA-PKCS1-v1_5 with SHA-256) over header.payload with the key
  * picked by kid: the algorithm is fixed here, never read from the token.
- * (libjwt 1.10 took it from the header, and parsed the PEM text again on
- * every call; see docs/performance.md.)
  */
 static enum token_result
 check_signature(const char *input, size_t input_len, const char *sig64,

@@ -10,6 +10,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/fixture
+load helpers/strict-json
 
 # refused TOKEN [cgi_call ARGS...]: the token is rejected as invalid: 401,
 # the error shape, and an RFC 6750 invalid_token challenge.
@@ -445,6 +446,105 @@ sig_of_hex() {
 @test "unknown header fields are ignored" {
 	local hdr='{"alg":"RS256","typ":"JWT","kid":"kid-main","cty":"x","x5t":"abc"}'
 	accepted "$(mint_token --header "$hdr" --payload "$(claims "$user")")"
+}
+
+# --- strict JSON: RFC 8259, no U+0000, no member name twice ---------------
+
+# header_with MEMBERS: a token whose header is the default one plus
+# MEMBERS (spelt as in helpers/strict-json.txt), signed with the main key
+# over valid claims for $user, so only the header's JSON can refuse it.
+header_with() {
+	strict_json_raw "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"kid-main\",$1}" \
+		>"$BATS_TEST_TMPDIR/header"
+	mint_token --header-file "$BATS_TEST_TMPDIR/header" --payload "$(claims "$user")"
+}
+
+# claims_with MEMBERS [claims edits...]: a token whose claims are valid
+# ones for $user plus MEMBERS, signed with the main key.
+claims_with() {
+	local members=$1 c
+	shift
+	c=$(claims "$user" "$@")
+	strict_json_raw "${c%\}},$members}" >"$BATS_TEST_TMPDIR/claims"
+	mint_token --payload-file "$BATS_TEST_TMPDIR/claims"
+}
+
+# is_refused TOKEN: the token got 401 with an invalid_token challenge.
+is_refused() {
+	cgi_call --token "$1"
+	[[ $http_status == 401 &&
+		$(header_value WWW-Authenticate) == 'Bearer realm="chatkit", error="invalid_token"'* ]]
+}
+
+header_refused() { is_refused "$(header_with "$1")"; }
+claims_refused() { is_refused "$(claims_with "$1")"; }
+
+@test "a header with strict extra members, built as the rows are, is accepted" {
+	accepted "$(header_with ' "x" : {"a":[1.5e3,-0,true,null,"\ud83d\ude00 \u00e9 \/"]}, "y":{"a":1}')"
+}
+
+@test "every non-strict JSON member of helpers/strict-json.txt in the header gets 401" {
+	strict_json_each header_refused
+}
+
+@test "claims with strict extra members, built as the rows are, are accepted" {
+	accepted "$(claims_with '"x":{"a":[1e400,-0.0,false,"\ud83d\ude00"]},"y":{"a":1}')"
+}
+
+@test "every non-strict JSON member of helpers/strict-json.txt in the claims gets 401" {
+	strict_json_each claims_refused
+}
+
+@test "a header with alg none then alg RS256 gets 401" {
+	refused "$(mint_token --payload "$(claims "$user")" \
+		--header '{"alg":"none","alg":"RS256","typ":"JWT","kid":"kid-main"}')"
+}
+
+@test "a header with alg none then alg spelt with an escape as RS256 gets 401" {
+	refused "$(mint_token --payload "$(claims "$user")" \
+		--header '{"alg":"none","al\u0067":"RS256","typ":"JWT","kid":"kid-main"}')"
+}
+
+@test "a header with alg none then alg and an escaped U+0000 as RS256 gets 401" {
+	refused "$(mint_token --payload "$(claims "$user")" \
+		--header '{"alg":"none","alg\u0000":"RS256","typ":"JWT","kid":"kid-main"}')"
+}
+
+@test "a header with alg none then a single-quoted alg RS256 gets 401" {
+	refused "$(mint_token --payload "$(claims "$user")" \
+		--header "{\"alg\":\"none\",'alg':\"RS256\",\"typ\":\"JWT\",\"kid\":\"kid-main\"}")"
+}
+
+@test "a kid of kid-main, an escaped U+0000 and more gets 401" {
+	refused "$(mint_token --payload "$(claims "$user")" \
+		--header '{"alg":"RS256","typ":"JWT","kid":"kid-main\u0000x"}')"
+}
+
+@test "claims with another sub before the user's get 401" {
+	refused "$(claims_with "\"sub\":\"$user\"" sub=user_decoy)"
+}
+
+@test "claims with another sub and then sub and an escaped U+0000 naming the user get 401" {
+	refused "$(claims_with "\"sub\u0000\":\"$user\"" sub=user_decoy)"
+}
+
+@test "a sub of the user's id, an escaped U+0000 and more gets 401" {
+	refused "$(valid_token "$user" "sub:=\"$user\\u0000admin\"")"
+}
+
+@test "an expired exp then a single-quoted exp in the future gets 401" {
+	refused "$(claims_with "'exp':$(($(now) + 300))" exp:=$(($(now) - 3600)))"
+}
+
+@test "an azp of a listed party, an escaped U+0000 and more gets 401" {
+	refused "$(valid_token "$user" 'azp:="http://127.0.0.1\u0000.evil.example"')" \
+		CLERK_AUTHORIZED_PARTIES=http://127.0.0.1
+}
+
+@test "a sub whose name is spelt with an escape is the sub" {
+	local c
+	c=$(claims "$user")
+	accepted "$(mint_token --payload "{\"s\\u0075b\"${c#\{\"sub\"}")"
 }
 
 # --- size -----------------------------------------------------------------

@@ -137,12 +137,20 @@ claims() {
 #                    with the bytes of the file --key (default $KEY_PUB,
 #                    the public key PEM text attack); none: empty signature
 #   --key FILE       private key PEM, or the HMAC secret file for hs256
+#   --header-file FILE, --payload-file FILE
+#                    the header or payload as the exact bytes of FILE (any
+#                    byte, NUL included; text options cannot hold a NUL)
+# Header and payload are signed as given, never parsed or re-encoded, so
+# any raw text (broken, duplicated or non-strict JSON) can be signed.
 mint_token() {
 	local payload= header= kid=kid-main mode=rs256 key= have_header=0
+	local header_file= payload_file=
 	while (($#)); do
 		case $1 in
 		--payload) payload=$2 ;;
 		--header) header=$2 have_header=1 ;;
+		--header-file) header_file=$2 have_header=1 ;;
+		--payload-file) payload_file=$2 payload=file ;;
 		--kid) kid=$2 ;;
 		--sign) mode=$2 ;;
 		--key) key=$2 ;;
@@ -166,8 +174,18 @@ mint_token() {
 		fi
 	fi
 
-	local input sig=
-	input="$(printf '%s' "$header" | b64url).$(printf '%s' "$payload" | b64url)"
+	local input sig= h64 p64
+	if [[ -n $header_file ]]; then
+		h64=$(b64url <"$header_file") || return
+	else
+		h64=$(printf '%s' "$header" | b64url)
+	fi
+	if [[ -n $payload_file ]]; then
+		p64=$(b64url <"$payload_file") || return
+	else
+		p64=$(printf '%s' "$payload" | b64url)
+	fi
+	input=$h64.$p64
 	case $mode in
 	rs256 | rs384 | rs512)
 		sig=$(printf '%s' "$input" |
