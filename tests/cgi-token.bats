@@ -230,7 +230,9 @@ sig_of_hex() {
 @test "CLERK_JWT_KEY on one line with literal \\n escapes is accepted" {
 	local oneline
 	oneline=$(awk '{ printf "%s\\n", $0 }' "$KEY_PUB")
-	assert_that "$(tr -cd '\n' <<<"$oneline" | tr '\n' x | tr -d x)" == "" "no newline"
+	assert_that "$oneline" !~ $'\n' "the one-line key (no newline)"
+	assert_that "$oneline" =~ '^-----BEGIN PUBLIC KEY-----\\n[A-Za-z0-9+/]{64}\\n' \
+		"the one-line key (literal \\n escapes)"
 	accepted "$(valid_token "$user")" -u CLERK_JWT_KEY_FILE CLERK_JWT_KEY="$oneline"
 }
 
