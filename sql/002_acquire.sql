@@ -1,5 +1,15 @@
 -- 002_acquire.sql: the one reuse / refresh / create decision, in one call.
--- Idempotent (create or replace).
+-- Idempotent (create or replace). Run in one transaction (psql -1).
+--
+-- Every function here and in later files (sql/README.md has the why):
+--   * security definer only if callers must reach tables they have no
+--     rights on; otherwise the default (invoker);
+--   * created with "set search_path from current", then pinned by the
+--     closing do block to: pg_catalog, <this schema>, pg_temp;
+--   * built-ins written pg_catalog.name(...), every call and operator an
+--     exact match in pg_catalog (cast literals and arguments);
+--   * the closing do block revokes all from public, anon and
+--     authenticated (those two where they exist, as on Supabase).
 --
 -- The CGI runs exactly one statement per request:
 --   select * from chatkit_acquire_session($1 .. $9)
@@ -34,7 +44,7 @@ returns table (
 language plpgsql
 volatile
 security definer
-set search_path from current
+set search_path from current	-- pinned below
 as $$
 declare
 	v_role		text;
@@ -43,7 +53,7 @@ declare
 	s		chatkit_sessions%rowtype;
 begin
 	select u.role::text, u.is_active into v_role, v_active
-	  from users u where u.clerk_user_id = p_user_id;
+	  from users u where u.clerk_user_id::text = p_user_id;
 	if not found then
 		outcome := 'no_user';
 		return next;
@@ -65,7 +75,7 @@ begin
 	-- the threshold left it is returned as it is, and nothing is written
 	-- (a concurrent request that refreshes or creates takes the lock
 	-- below, and finds this same row first).
-	v_now := clock_timestamp();
+	v_now := pg_catalog.clock_timestamp();
 	select c.* into s
 	  from chatkit_sessions c
 	 where c.clerk_user_id = p_user_id
@@ -74,13 +84,14 @@ begin
 	   and (p_device_id is null or c.device_id = p_device_id)
 	 order by c.created_at desc, c.expires_at desc
 	 limit 1;
-	if found and s.expires_at - v_now > make_interval(secs => p_refresh_seconds) then
+	if found and s.expires_at - v_now > pg_catalog.make_interval(secs => p_refresh_seconds::double precision) then
 		outcome := 'reused';
 	else
-		perform pg_advisory_xact_lock(hashtextextended('chatkit_session:' || p_user_id, 0));
+		perform pg_catalog.pg_advisory_xact_lock(
+			pg_catalog.hashtextextended('chatkit_session:'::text || p_user_id, 0::bigint));
 		-- After the lock: a request that waited sees what the winner
 		-- committed.
-		v_now := clock_timestamp();
+		v_now := pg_catalog.clock_timestamp();
 
 		select c.* into s
 		  from chatkit_sessions c
@@ -92,12 +103,12 @@ begin
 		 limit 1
 		 for update;
 
-		if found and s.expires_at - v_now > make_interval(secs => p_refresh_seconds) then
+		if found and s.expires_at - v_now > pg_catalog.make_interval(secs => p_refresh_seconds::double precision) then
 			outcome := 'reused';
 		elsif found then
 			update chatkit_sessions c
 			   set session_token = p_new_token::text,
-			       expires_at = v_now + make_interval(secs => p_ttl_seconds),
+			       expires_at = v_now + pg_catalog.make_interval(secs => p_ttl_seconds::double precision),
 			       last_activity_at = v_now
 			 where c.id = s.id
 			returning c.* into s;
@@ -113,10 +124,11 @@ begin
 				workflow_id, session_token, status, expires_at, metadata,
 				last_activity_at, created_at)
 			values (p_new_id, p_user_id,
-				coalesce(p_device_id, 'device_' || p_user_id || '_' ||
-					floor(extract(epoch from v_now) * 1000)::bigint::text),
+				coalesce(p_device_id, 'device_'::text || p_user_id || '_'::text ||
+					pg_catalog.floor(pg_catalog.date_part('epoch'::text, v_now)
+							 * 1000::double precision)::bigint::text),
 				p_workflow_id, p_new_token::text, 'active',
-				v_now + make_interval(secs => p_ttl_seconds),
+				v_now + pg_catalog.make_interval(secs => p_ttl_seconds::double precision),
 				coalesce(p_metadata, '{}'::jsonb), v_now, v_now)
 			returning c.* into s;
 			outcome := 'created';
@@ -127,17 +139,35 @@ begin
 	device_id := s.device_id;
 	user_id := s.clerk_user_id;
 	workflow_id := s.workflow_id;
-	created_at := to_char(s.created_at at time zone 'UTC',
-			      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
-	expires_at := to_char(s.expires_at at time zone 'UTC',
-			      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+	created_at := pg_catalog.to_char(s.created_at at time zone 'UTC',
+					 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+	expires_at := pg_catalog.to_char(s.expires_at at time zone 'UTC',
+					 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
 	metadata := s.metadata;
 	return next;
 end;
 $$;
 
--- security definer: whoever may execute it can create sessions for any
--- user id, so nobody may by default. The owner (who ran this file) can;
--- grant it to the CGI's own role if that is another one (see README).
-revoke all on function chatkit_acquire_session(text, text, text, integer,
-	integer, jsonb, text[], uuid, uuid) from public;
+-- Access: search_path pinned; only the owner may execute (whoever may
+-- can create sessions for any user id). Grant it to the program's role if
+-- that is another one (README.md, "Database"). The pattern to copy.
+do $$
+declare
+	v_from text;
+	f regprocedure;
+begin
+	select pg_catalog.string_agg(x, ', ') into v_from
+	  from (select 'public'::text as x
+		union all
+		select pg_catalog.quote_ident(r.rolname::text)
+		  from pg_catalog.pg_roles r
+		 where r.rolname in ('anon', 'authenticated')) roles;
+	foreach f in array array[
+		'chatkit_acquire_session(text, text, text, integer, integer, jsonb, text[], uuid, uuid)'
+	]::regprocedure[] loop
+		execute pg_catalog.format('alter function %s set search_path = pg_catalog, %I, pg_temp',
+					  f, pg_catalog.current_schema());
+		execute pg_catalog.format('revoke all on function %s from %s', f, v_from);
+	end loop;
+end;
+$$;

@@ -1,5 +1,5 @@
 -- 003_find.sql: the read-only first step for a fresh connection.
--- Idempotent (create or replace).
+-- Idempotent (create or replace). Rules for functions: sql/README.md.
 --
 -- A new PostgreSQL backend compiles chatkit_acquire_session's PL/pgSQL on
 -- its first call, which costs milliseconds: every plain CGI request pays
@@ -27,7 +27,7 @@ returns table (
 language sql
 stable
 security definer
-set search_path from current
+set search_path from current	-- pinned below
 as $$
 	select case
 		when u.clerk_user_id is null then 'no_user'
@@ -35,26 +35,45 @@ as $$
 		when p_allowed_roles is not null
 		     and not coalesce(u.role::text = any (p_allowed_roles), false)
 			then 'role_denied'
-		when s.expires_at - clock_timestamp() > make_interval(secs => p_refresh_seconds)
+		when s.expires_at - pg_catalog.clock_timestamp() > pg_catalog.make_interval(secs => p_refresh_seconds::double precision)
 			then 'reused'
 		else 'miss'
 	       end,
 	       s.session_token, s.device_id, s.clerk_user_id, s.workflow_id,
-	       to_char(s.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-	       to_char(s.expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+	       pg_catalog.to_char(s.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+	       pg_catalog.to_char(s.expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
 	       s.metadata
 	  from (select 1) as one
-	  left join users u on u.clerk_user_id = p_user_id
+	  left join users u on u.clerk_user_id::text = p_user_id
 	  left join lateral (
 		select c.*
 		  from chatkit_sessions c
-		 where c.clerk_user_id = u.clerk_user_id
+		 where c.clerk_user_id = u.clerk_user_id::text
 		   and c.status = 'active'
-		   and c.expires_at > clock_timestamp()
+		   and c.expires_at > pg_catalog.clock_timestamp()
 		   and (p_device_id is null or c.device_id = p_device_id)
 		 order by c.created_at desc, c.expires_at desc
 		 limit 1) s on true
 $$;
 
--- As for chatkit_acquire_session: only its owner, unless granted.
-revoke all on function chatkit_find_session(text, text, integer, text[]) from public;
+-- Access: as for chatkit_acquire_session (sql/002_acquire.sql).
+do $$
+declare
+	v_from text;
+	f regprocedure;
+begin
+	select pg_catalog.string_agg(x, ', ') into v_from
+	  from (select 'public'::text as x
+		union all
+		select pg_catalog.quote_ident(r.rolname::text)
+		  from pg_catalog.pg_roles r
+		 where r.rolname in ('anon', 'authenticated')) roles;
+	foreach f in array array[
+		'chatkit_find_session(text, text, integer, text[])'
+	]::regprocedure[] loop
+		execute pg_catalog.format('alter function %s set search_path = pg_catalog, %I, pg_temp',
+					  f, pg_catalog.current_schema());
+		execute pg_catalog.format('revoke all on function %s from %s', f, v_from);
+	end loop;
+end;
+$$;
