@@ -12,6 +12,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
+load helpers/jwks
 
 : "${PORTABLE_CGI:=$TOP_SRCDIR/build-portable/program/cgi-bin/chatkit-session.cgi}"
 
@@ -19,10 +20,19 @@ setup_file() {
 	[[ -x $PORTABLE_CGI ]] || return 0
 	tokens_setup "$BATS_FILE_TMPDIR/keys"
 	pg_start --ssl
+	if _network_keys; then
+		jwks_setup "$BATS_FILE_TMPDIR/jwks" && jwks_start
+	fi
 }
 
 teardown_file() {
+	jwks_stop
 	pg_stop
+}
+
+# _network_keys: whether this program fetches keys (CLERK_JWKS_URL).
+_network_keys() {
+	grep -q CLERK_JWKS_URL "$TOP_SRCDIR"/cgi-bin/config.c 2>/dev/null
 }
 
 setup() {
@@ -134,4 +144,26 @@ make_root() {
 	cgi_call --token "$tok"
 	assert_status 503
 	assert_rows "$user" 0
+}
+
+@test "from the chroot, keys come over HTTPS checked against the bundle at a RHEL path, with no CHATKIT_CA_FILE" {
+	_network_keys || skip "this program does not fetch keys yet (no CLERK_JWKS_URL in cgi-bin/config.c)"
+	local user tok url
+	make_root --ca "$JWKS_CA_FILE"
+	# Only the RHEL family's path holds the CA: the binary has to find it.
+	rm "$root/etc/ssl/ca.crt"
+	mkdir -p "$root/etc/pki/tls/certs" "$root/cache"
+	cp "$JWKS_CA_FILE" "$root/etc/pki/tls/certs/ca-bundle.crt"
+	printf '127.0.0.1 localhost\n' >"$root/etc/hosts"
+	url=$(jwks_case rhel)
+	sed -i -e '/^CLERK_JWT_KEY_FILE=/d' -e 's/ sslmode=verify-full sslrootcert=[^ ]*$/ sslmode=require/' \
+		"$root/etc/chatkit-session.conf"
+	printf 'CLERK_JWKS_URL=%s\nCHATKIT_CACHE_DIR=/cache\n' "$url" >>"$root/etc/chatkit-session.conf"
+	user=$(unique_id)
+	pg_add_user "$user"
+	tok=$(mint_token --kid kid-main --payload "$(claims "$user")")
+	cgi_call --token "$tok"
+	assert_status 200
+	assert_json .session.userId "$user"
+	assert_that "$(jwks_count rhel)" == 1 "fetches of the JWKS"
 }
