@@ -324,7 +324,7 @@ setup() {
 	assert_output 'search_path=pg_catalog, app, pg_temp'
 }
 
-@test "overloads planted in public by another role do not run when the CGI acquires or reuses a session" {
+@test "overloads planted in public by another role do not run when the CGI acquires or reuses a session, nor in the other calls" {
 	local user
 	user=$(unique_id)
 	pg_add_user "$user"
@@ -361,6 +361,15 @@ setup() {
 	assert_status 200
 	run -0 pg_sql "select count(*) from chatkit_sessions where clerk_user_id = :'id'" id="$user"
 	assert_output 1
+	# The calls the program does not make yet (sql/004), as the owner.
+	run -0 _pg_psql chatkit chatkit -v id="$user" <<-'SQL'
+		select revoked from chatkit_revoke_sessions(:'id', null, null);
+		select outcome from chatkit_acquire_session(:'id', null, 'wf', 60, 10, null,
+			null, gen_random_uuid(), gen_random_uuid(), 0, 0);
+		select count(*) >= 0 from chatkit_list_sessions(:'id', null, 10);
+		select count(*) from chatkit_cleanup_batch(1, 10);
+	SQL
+	assert_output "$(printf '1\ncreated\nt\n1')"
 	run -0 pg_sql "select string_agg(distinct who || ' ' || what, ', ') from planted"
 	pg_sql "drop owned by mallory; drop table planted;
 		revoke create on schema public from mallory"
