@@ -191,6 +191,14 @@ setup() {
 	((n >= 4)) || fail "only $n functions found"
 }
 
+@test "service_role keeps the rights Supabase's default privileges give it" {
+	supa_session user_s
+	run -0 as_role supa service_role "select outcome from chatkit_find_session('user_nobody', null, 60, null)"
+	assert_output no_user
+	run -0 as_role supa service_role "select count(*) from chatkit_sessions where clerk_user_id = 'user_s'"
+	assert_output 1
+}
+
 @test "anon cannot read users" {
 	supa_sql "insert into users (clerk_user_id) values ('user_read')"
 	run as_role supa anon "select count(*) from users"
