@@ -9,12 +9,24 @@
 --                         so every request creates a session row
 --   BENCH_TOKENS  file with one token per line (one user each)
 --   BENCH_NONCE   text that makes create-mode device ids unique per run
+--   BENCH_FRESH   set: a new token for every request (reuse and create
+--                 modes). BENCH_TOKENS then holds many tokens, all lines of
+--                 one length (bench/mint-tokens.c); thread k of
+--                 BENCH_THREADS takes lines BENCH_FIRST + k - 1,
+--                 + BENCH_THREADS, ... (0-based), read in blocks as it goes.
+--                 Past the end it starts again at line 0 and counts each
+--                 such request in `repeats` (bench/run mints enough that
+--                 this stays 0).
 --
 -- done() prints one line for bench/run:
 --   BENCH requests=N duration_us=N p50_us=N p99_us=N non2xx=N sockerr=N
+--         used=N repeats=N
+-- used: tokens taken by the busiest thread (fresh mode; 0 otherwise), so
+-- the next run starts at BENCH_FIRST + used * BENCH_THREADS.
 
 local mode = os.getenv("BENCH_MODE") or "floor"
 local nonce = os.getenv("BENCH_NONCE") or tostring(os.time())
+local fresh = os.getenv("BENCH_FRESH") ~= nil and mode ~= "floor"
 local threads = {}
 local next_id = 0
 
@@ -27,8 +39,42 @@ end
 local tokens = {}
 local prepared = {}
 local n, seq = 0, 0
--- A global, not a local: done() reads it from each thread with t:get().
+-- Globals, not locals: done() reads them from each thread with t:get().
 non2xx = 0
+used = 0
+repeats = 0
+
+-- Fresh mode: this thread's place in the token file.
+local tfile, tlen, tstep, tline, tlines
+local block, bpos, bcount = nil, 0, 0
+local BLOCK = 64
+
+-- next_token: the next line of this thread (fresh mode).
+local wrapped = false
+local function next_token()
+	if bpos >= bcount then
+		if tline >= tlines then
+			tline = tline % tstep
+			wrapped = true
+		end
+		tfile:seek("set", tline * (tlen + 1))
+		block = tfile:read(tstep * (tlen + 1) * BLOCK) or ""
+		bcount = 0
+		if #block >= tlen then
+			bcount = math.floor((#block - tlen) / (tstep * (tlen + 1))) + 1
+		end
+		assert(bcount > 0, "token file shorter than the threads")
+		bpos = 0
+		tline = tline + bcount * tstep
+	end
+	local at = bpos * tstep * (tlen + 1)
+	bpos = bpos + 1
+	used = used + 1
+	if wrapped then
+		repeats = repeats + 1
+	end
+	return string.sub(block, at + 1, at + tlen)
+end
 
 local function headers(token)
 	return {
@@ -39,7 +85,15 @@ end
 
 function init(args)
 	local path = os.getenv("BENCH_TOKENS")
-	if path then
+	if path and fresh then
+		-- Only the first line now: the file may hold 10^5 tokens.
+		tfile = assert(io.open(path, "rb"))
+		tokens = { tfile:read("*l") }
+		tlen = #tokens[1]
+		tstep = tonumber(os.getenv("BENCH_THREADS") or "1")
+		tline = tonumber(os.getenv("BENCH_FIRST") or "0") + (tid or 1) - 1
+		tlines = math.floor(tfile:seek("end") / (tlen + 1))
+	elseif path then
 		for line in io.lines(path) do
 			if #line > 0 then
 				table.insert(tokens, line)
@@ -62,6 +116,14 @@ end
 
 function request()
 	seq = seq + 1
+	if fresh then
+		local t = next_token()
+		if mode == "create" then
+			return wrk.format("POST", nil, headers(t),
+				string.format('{"deviceId":"new-%s-%d-%d"}', nonce, tid or 0, seq))
+		end
+		return wrk.format("POST", nil, headers(t), '{"deviceId":"bench-reuse"}')
+	end
 	local i = seq % #tokens + 1
 	if mode == "mixed" then
 		local t = tokens[i]
@@ -91,14 +153,16 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-	local bad = 0
+	local bad, most, rep = 0, 0, 0
 	for _, t in ipairs(threads) do
 		bad = bad + (t:get("non2xx") or 0)
+		most = math.max(most, t:get("used") or 0)
+		rep = rep + (t:get("repeats") or 0)
 	end
 	local e = summary.errors
 	io.write(string.format(
-		"BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d non2xx=%d sockerr=%d\n",
+		"BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d non2xx=%d sockerr=%d used=%d repeats=%d\n",
 		summary.requests, summary.duration,
 		latency:percentile(50), latency:percentile(99), bad,
-		e.connect + e.read + e.write + e.timeout))
+		e.connect + e.read + e.write + e.timeout, most, rep))
 end

@@ -15,7 +15,10 @@
 #
 # Kinds: apache-cgid (mpm_event + mod_cgid), apache-cgi (mpm_prefork +
 # mod_cgi), lighttpd (mod_cgi), and the persistent FastCGI mode:
-# apache-fcgid (mpm_event + mod_fcgid), lighttpd-fastcgi (mod_fastcgi). The server runs from a clean environment,
+# apache-fcgid (mpm_event + mod_fcgid), lighttpd-fastcgi (mod_fastcgi),
+# apache-proxy-fcgi (mpm_event + mod_proxy_fcgi in front of a pool of
+# HTTPD_POOL_SIZE processes, default 4, started by spawn-fcgi on one Unix
+# socket before the server and stopped with it). The server runs from a clean environment,
 # so the CGI sees only what the configuration gives it. As root it runs as
 # $HTTPD_USER (default nobody), as a shared host would.
 #
@@ -69,6 +72,7 @@ httpd_prepare() {
 	case $HTTPD_KIND in
 	apache-cgid | apache-cgi) snippet=$TOP_SRCDIR/apache/chatkit-session.conf.in ;;
 	apache-fcgid) snippet=$TOP_SRCDIR/apache/chatkit-session-fcgid.conf.in ;;
+	apache-proxy-fcgi) snippet=$TOP_SRCDIR/apache/chatkit-session-proxy-fcgi.conf.in ;;
 	lighttpd) snippet=$TOP_SRCDIR/lighttpd/chatkit-session.conf.in ;;
 	lighttpd-fastcgi) snippet=$TOP_SRCDIR/lighttpd/chatkit-session-fastcgi.conf.in ;;
 	*) die "httpd_prepare: unknown kind '$HTTPD_KIND'"; return ;;
@@ -145,6 +149,7 @@ _httpd_command() {
 		printf '%s\n' "$APACHE_BIN" -f "$conf" -DFOREGROUND
 		[[ $HTTPD_KIND != apache-cgi ]] || printf '%s\n' -DPREFORK
 		[[ $HTTPD_KIND != apache-fcgid ]] || printf '%s\n' -DFCGID
+		[[ $HTTPD_KIND != apache-proxy-fcgi ]] || printf '%s\n' -DPROXY_FCGI
 		;;
 	lighttpd*)
 		conf=$HTTPD_DIR/lighttpd.conf
@@ -165,6 +170,9 @@ httpd_start() {
 	local attempt
 	[[ -n ${HTTPD_DIR:-} ]] || die "httpd_start: call httpd_prepare first" || return
 	_httpd_chown -R "$HTTPD_RUNDIR" "$HTTPD_ETC" || return
+	if [[ $HTTPD_KIND == apache-proxy-fcgi ]]; then
+		_httpd_pool_start || return
+	fi
 	for ((attempt = 1; attempt <= 5; attempt++)); do
 		HTTPD_PORT=$(random_free_port) || return
 		local words
@@ -189,6 +197,49 @@ httpd_start() {
 	done
 	httpd_dump_logs
 	die "$HTTPD_KIND did not start and answer within ${HTTPD_START_TIMEOUT}s (see logs above)"
+}
+
+# _httpd_pool_start: HTTPD_POOL_SIZE processes of $HTTPD_CGI accepting on
+# $HTTPD_RUNDIR/chatkit-session.sock, forked by spawn-fcgi (as
+# $HTTPD_USER when root), their pids in $HTTPD_RUNDIR/pool.pid. The
+# settings come from the server as FastCGI params, as in a deployment.
+_httpd_pool_start() {
+	local words
+	local -a cmd=()
+	command -v spawn-fcgi >/dev/null || die "spawn-fcgi is not installed" || return
+	words=$(_httpd_as_user) || return
+	mapfile -t cmd <<<"$words"
+	(cd / && exec "${cmd[@]}" spawn-fcgi -s "$HTTPD_RUNDIR/chatkit-session.sock" \
+		-M 0600 -F "${HTTPD_POOL_SIZE:-4}" -P "$HTTPD_RUNDIR/pool.pid" \
+		-- "$HTTPD_CGI") </dev/null >"$HTTPD_DIR/pool.out" 2>&1 3>&- ||
+		{ cat "$HTTPD_DIR/pool.out" >&2; die "spawn-fcgi failed"; return; }
+}
+
+# httpd_pool_pids: the live processes of the pool (apache-proxy-fcgi).
+httpd_pool_pids() {
+	local p
+	[[ -f ${HTTPD_RUNDIR:-}/pool.pid ]] || return 0
+	# spawn-fcgi ends the file without a newline.
+	while read -r p || [[ -n $p ]]; do
+		[[ $p =~ ^[0-9]+$ && -d /proc/$p ]] || continue
+		[[ $(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) != Z ]] || continue
+		printf '%s\n' "$p"
+	done <"$HTTPD_RUNDIR/pool.pid"
+}
+
+# _httpd_pool_stop: TERM the pool's processes, wait for them (5 s), KILL.
+_httpd_pool_stop() {
+	local i pids
+	pids=$(httpd_pool_pids)
+	[[ -n $pids ]] || return 0
+	# shellcheck disable=SC2086 # a list of pids
+	kill -TERM $pids 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		[[ -n $(httpd_pool_pids) ]] || return 0
+		sleep 0.1
+	done
+	# shellcheck disable=SC2046
+	kill -KILL $(httpd_pool_pids) 2>/dev/null || true
 }
 
 # _httpd_wait_ready: true once the server answers any HTTP status; false
@@ -221,9 +272,10 @@ _httpd_kill() {
 	HTTPD_PID=
 }
 
-# httpd_stop: stop the server and remove HTTPD_DIR.
+# httpd_stop: stop the server (and a pool) and remove HTTPD_DIR.
 httpd_stop() {
 	_httpd_kill
+	_httpd_pool_stop
 	case ${HTTPD_DIR:-} in
 	/tmp/chatkit-httpd.*) rm -rf -- "$HTTPD_DIR" ;;
 	esac

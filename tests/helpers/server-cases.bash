@@ -167,6 +167,11 @@ case_page() {
 # (FastCGI processes: lighttpd's children, or mod_fcgid's manager's).
 _server_programs() {
 	local pid p i
+	if [[ $HTTPD_KIND == apache-proxy-fcgi ]]; then
+		# The pool is not the server's: spawn-fcgi forked it and left.
+		httpd_pool_pids | sort
+		return
+	fi
 	for pid in $(pgrep -f -- "$HTTPD_CGI"); do
 		p=$pid
 		for ((i = 0; i < 4; i++)); do
