@@ -24,6 +24,11 @@
 #define PAYLOAD_DEPTH_MAX 16
 #define KID_MAX 256
 #define NUMERIC_DATE_MAX INT64_C(9007199254740991) /* 2^53 - 1 */
+/* Clerk's token categories (header cat, @clerk/backend 3.x): a session
+ * token, or the neutral one; JWT templates, M2M and others are refused. */
+#define CAT_SESSION "cl_B7d4PD111AAA"
+#define CAT_NEUTRAL "cl_I7d4PD111III"
+#define MACHINE_PREFIX "mch_" /* sub of a machine (M2M) token */
 
 _Static_assert(SHA256_DIGEST_LENGTH == KEYS_SHA256_LEN, "SHA-256 length");
 
@@ -42,6 +47,11 @@ static const char *const messages[TOK__MAX] = {
     "The Clerk session is not active.",			/* TOK_STATUS */
     "The session token has no user (sub).",		/* TOK_SUBJECT */
     "The token is not a Clerk session token (no sid).", /* TOK_SESSION */
+    "The token is not a Clerk session token (wrong category).",
+    /* TOK_CATEGORY */
+    "The token is an OAuth access token, not a Clerk session token.",
+    /* TOK_TYPE */
+    "The token belongs to a machine, not a signed-in user.", /* TOK_MACHINE */
 };
 
 const char *
@@ -123,7 +133,7 @@ check_header(const char *s, size_t len, char *kid, size_t kidsz, int *has_kid,
     struct err *e)
 {
 	json_object *h;
-	const char *alg, *typ, *k;
+	const char *alg, *typ, *cat, *k;
 	enum token_result r = TOK_MALFORMED;
 
 	if ((h = decode_part(s, len, HEADER_DEPTH_MAX)) == NULL) {
@@ -140,6 +150,19 @@ check_header(const char *s, size_t len, char *kid, size_t kidsz, int *has_kid,
 	if (get_string(h, "typ", &typ) < 0 ||
 	    (typ != NULL && strcasecmp(typ, "JWT") != 0)) {
 		err_set(e, "token typ is not JWT");
+		if (typ != NULL &&
+		    (strcasecmp(typ, "at+jwt") == 0 ||
+			strcasecmp(typ, "application/at+jwt") == 0))
+			r = TOK_TYPE;
+		goto out;
+	}
+	if (get_string(h, "cat", &cat) < 0 ||
+	    (cat != NULL && strcmp(cat, CAT_SESSION) != 0 &&
+		strcmp(cat, CAT_NEUTRAL) != 0)) {
+		err_set(e, "token cat is %s%.32s%s, not a session token",
+		    cat != NULL ? "\"" : "", cat != NULL ? cat : "not a string",
+		    cat != NULL ? "\"" : "");
+		r = TOK_CATEGORY;
 		goto out;
 	}
 	if (json_object_object_get_ex(h, "crit", NULL)) {
@@ -252,6 +275,7 @@ check_claims(json_object *c, const struct token_rules *rules,
 	}
 	if (rc == 1 && iat > valid_from)
 		valid_from = iat;
+	p->issued_at = rc == 1 ? iat : -1;
 	if (rules->issuer != NULL) {
 		if (get_string(c, "iss", &s) != 1 ||
 		    strcmp(s, rules->issuer) != 0) {
@@ -260,21 +284,19 @@ check_claims(json_object *c, const struct token_rules *rules,
 		}
 	}
 	if (rules->nparties > 0) {
-		if ((rc = get_string(c, "azp", &s)) < 0) {
-			err_set(e, "azp is not a string");
+		/* Required when parties are set (@clerk/backend 3.x). */
+		if ((rc = get_string(c, "azp", &s)) != 1) {
+			err_set(e, "azp is %s",
+			    rc == 0 ? "missing" : "not a string");
 			return TOK_PARTY;
 		}
-		if (rc == 1) {
-			for (i = 0; i < rules->nparties; i++)
-				if (strcmp(s, rules->parties[i]) == 0)
-					break;
-			if (i == rules->nparties) {
-				err_set(e,
-				    "azp \"%.100s\" is not an "
-				    "authorized party",
-				    s);
-				return TOK_PARTY;
-			}
+		for (i = 0; i < rules->nparties; i++)
+			if (strcmp(s, rules->parties[i]) == 0)
+				break;
+		if (i == rules->nparties) {
+			err_set(
+			    e, "azp \"%.100s\" is not an authorized party", s);
+			return TOK_PARTY;
 		}
 	}
 	if ((rc = get_string(c, "sts", &s)) < 0 ||
@@ -285,6 +307,10 @@ check_claims(json_object *c, const struct token_rules *rules,
 	if (!copy_id(c, "sub", p->user_id, sizeof(p->user_id))) {
 		err_set(e, "sub is missing, empty, too long or not a string");
 		return TOK_SUBJECT;
+	}
+	if (strncmp(p->user_id, MACHINE_PREFIX, strlen(MACHINE_PREFIX)) == 0) {
+		err_set(e, "sub is a machine (%s...)", MACHINE_PREFIX);
+		return TOK_MACHINE;
 	}
 	if (!copy_id(c, "sid", p->session_id, sizeof(p->session_id))) {
 		err_set(e, "sid is missing, empty, too long or not a string");

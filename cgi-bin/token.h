@@ -4,6 +4,7 @@
 #define TOKEN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "err.h"
@@ -29,6 +30,9 @@ enum token_result {
 	TOK_STATUS,
 	TOK_SUBJECT,
 	TOK_SESSION,
+	TOK_CATEGORY, /* header cat: not a session token */
+	TOK_TYPE,     /* typ at+jwt: an OAuth access token */
+	TOK_MACHINE,  /* sub mch_...: a machine, not a user */
 	TOK__MAX
 };
 
@@ -45,6 +49,7 @@ struct token_rules {
 struct principal {
 	char user_id[CLAIM_ID_MAX + 1];	   /* sub */
 	char session_id[CLAIM_ID_MAX + 1]; /* sid */
+	int64_t issued_at;		   /* iat; -1 when absent */
 };
 
 /*

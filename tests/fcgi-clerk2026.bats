@@ -1,0 +1,1 @@
+cgi-clerk2026.bats
