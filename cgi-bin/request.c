@@ -312,27 +312,6 @@ device_id_ok(const char *s, size_t len)
 	return true;
 }
 
-/*
- * PostgreSQL's jsonb cannot hold U+0000, and json-c would silently cut an
- * object key at it: refuse a \u0000 escape anywhere in the (valid JSON)
- * text. Outside strings JSON has no backslashes, so a scan suffices.
- */
-static bool
-has_escaped_nul(const char *text, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i++) {
-		if (text[i] != '\\')
-			continue;
-		if (text[i + 1] == 'u' && i + 5 < len &&
-		    memcmp(text + i + 2, "0000", 4) == 0)
-			return true;
-		i++; /* skip the escaped character */
-	}
-	return false;
-}
-
 enum status
 request_parse_body(const char *text, size_t len, struct body *b, struct err *e)
 {
@@ -343,17 +322,14 @@ request_parse_body(const char *text, size_t len, struct body *b, struct err *e)
 	memset(b, 0, sizeof(*b));
 	if (len == 0)
 		return ST_OK;
+	/* Strict JSON: no U+0000 either, which jsonb cannot hold. */
 	if ((root = json_parse_strict(text, len, BODY_DEPTH_MAX)) == NULL) {
-		err_set(e, "body is not valid JSON (or nested over %d levels)",
+		err_set(e, "body is not strict JSON (or nested over %d levels)",
 		    BODY_DEPTH_MAX);
 		goto out;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
 		err_set(e, "body is not a JSON object");
-		goto out;
-	}
-	if (has_escaped_nul(text, len)) {
-		err_set(e, "body holds a \\u0000 escape");
 		goto out;
 	}
 	if (json_object_object_get_ex(root, "deviceId", &v)) {

@@ -8,6 +8,7 @@ bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/session
 load helpers/fixture
+load helpers/strict-json
 
 # bad_body BODY [cgi_call ARGS...]: BODY gets 400 Bad Request as JSON and
 # no session row.
@@ -144,13 +145,57 @@ good_body() {
 	assert_json .session.metadata.name $'Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x98\x80'
 }
 
-@test "a lone surrogate escape in metadata is no server error" {
-	# Refused (400) or stored as U+FFFD (200): either is fine, never a 500
-	# from the database rejecting the text.
-	session_call "$user" --body '{"metadata":{"a":"\ud800"}}'
-	assert_that "$http_status" =~ '^(200|400)$' "HTTP status (body: $http_body)"
-	assert_json '.error // .session.userId | type' string
-	assert_header Content-Type '^application/json$'
+@test "a lone surrogate escape in metadata gets 400" {
+	bad_body '{"metadata":{"a":"\ud800"}}'
+}
+
+# --- strict JSON: RFC 8259, no U+0000, no member name twice ---------------
+
+# body_with_refused BODY: BODY (spelt as in helpers/strict-json.txt) got
+# 400 and made no session row.
+body_with_refused() {
+	local before
+	before=$(rows "$user")
+	strict_json_raw "$1" >"$BATS_TEST_TMPDIR/body"
+	session_call "$user" --body-file "$BATS_TEST_TMPDIR/body"
+	[[ $http_status == 400 && $(rows "$user") == "$before" ]]
+}
+
+top_level_refused() { body_with_refused "{\"deviceId\":\"d1\",$1}"; }
+metadata_refused() { body_with_refused "{\"metadata\":{\"a\":1,$1}}"; }
+
+@test "a body with strict extra members, built as the rows are, is accepted" {
+	good_body '{"deviceId":"d1", "x" : {"a":[1.5e3,-0,true,null,"\ud83d\ude00"]},"metadata":{"a":1,"x":{"a":1},"y":[{"a":1},{"a":2}],"\u00e9\/":"\u00e9"}}'
+	assert_json '.session.metadata.y[1].a' 2
+	assert_json '.session.metadata["é/"]' é
+}
+
+@test "every non-strict JSON member of helpers/strict-json.txt at the top level gets 400" {
+	strict_json_each top_level_refused
+}
+
+@test "every non-strict JSON member of helpers/strict-json.txt in metadata gets 400" {
+	strict_json_each metadata_refused
+}
+
+@test "a repeated deviceId gets 400" {
+	bad_body '{"deviceId":"d1","deviceId":"d2"}'
+}
+
+@test "a repeated metadata gets 400" {
+	bad_body '{"metadata":{"a":1},"metadata":{"b":2}}'
+}
+
+@test "NaN in metadata gets 400, not a database error" {
+	bad_body '{"metadata":{"a":NaN}}'
+}
+
+@test "Infinity in metadata gets 400, not a database error" {
+	bad_body '{"metadata":{"a":Infinity}}'
+}
+
+@test "-Infinity in metadata gets 400, not a database error" {
+	bad_body '{"metadata":{"a":-Infinity}}'
 }
 
 # --- deviceId --------------------------------------------------------------
