@@ -322,10 +322,17 @@ request_parse_body(const char *text, size_t len, struct body *b, struct err *e)
 	memset(b, 0, sizeof(*b));
 	if (len == 0)
 		return ST_OK;
-	/* Strict JSON: no U+0000 either, which jsonb cannot hold. */
-	if ((root = json_parse_strict(text, len, BODY_DEPTH_MAX)) == NULL) {
-		err_set(e, "body is not strict JSON (or nested over %d levels)",
-		    BODY_DEPTH_MAX);
+	/*
+	 * Strict JSON (no U+0000, which jsonb cannot hold either), and bounded
+	 * numbers: metadata goes through json-c, PostgreSQL's numeric and
+	 * metadata::text, which would write 1e131071 out as 131,072 digits.
+	 */
+	if ((root = json_parse_strict_ex(
+		 text, len, BODY_DEPTH_MAX, JSON_BOUNDED_NUMBERS)) == NULL) {
+		err_set(e,
+		    "body is not strict JSON, nested over %d levels or has a "
+		    "number over %d digits or beyond 64 bits",
+		    BODY_DEPTH_MAX, JSON_NUMBER_DIGITS_MAX);
 		goto out;
 	}
 	if (!json_object_is_type(root, json_type_object)) {

@@ -309,6 +309,69 @@ metadata_refused() { body_with_refused "{\"metadata\":{\"a\":1,$1}}"; }
 	bad_body '{"metadata":{"a":[{"b":"\u0000"}]}}'
 }
 
+# --- numbers: what metadata may cost ----------------------------------------
+
+@test "an integer of 2^64 in metadata gets 400" {
+	bad_body '{"metadata":{"a":18446744073709551616}}'
+}
+
+@test "an integer below -2^63 in metadata gets 400" {
+	bad_body '{"metadata":{"a":-9223372036854775809}}'
+}
+
+@test "1e20, an integer beyond 64 bits written with an exponent, gets 400" {
+	bad_body '{"metadata":{"a":1e20}}'
+}
+
+@test "a number of 41 digits written out gets 400" {
+	bad_body '{"metadata":{"a":12345678901234567890123456789012345678.901}}'
+}
+
+@test "1e-40, 41 digits written out, gets 400" {
+	bad_body '{"metadata":{"a":1e-40}}'
+}
+
+@test "0e-40, a zero written out with 40 decimals, gets 400" {
+	bad_body '{"metadata":{"a":0e-40}}'
+}
+
+@test "a body of 200 numbers 1e131071 gets 400" {
+	local nums
+	nums=$(printf '1e131071,%.0s' {1..199})
+	bad_body "{\"metadata\":{\"a\":[${nums}1e131071]}}"
+}
+
+@test "numbers at the limits come back exactly from the database in the answer" {
+	local -A want=(
+		[u]=18446744073709551615
+		[i]=-9223372036854775808
+		[e]=10000000000000000000
+		[d]=1234567890123456789012345678901234567.891
+		[f]=0.000000000000000000000000000000000000001
+		[m]=-0.123456789012345678901234567890123456789
+		[z]=0.000000000000000000000000000000000000000
+	)
+	good_body '{"metadata":{"u":18446744073709551615,"i":-9223372036854775808,"e":1e19,
+		"d":1234567890123456789012345678901234567.891,"f":1e-39,
+		"m":-0.123456789012345678901234567890123456789,"z":0e-39}}'
+	local k
+	for k in "${!want[@]}"; do
+		assert_equal "$(pg_sql "select metadata->'$k' from chatkit_sessions
+			where clerk_user_id = :'id'" id="$user")" "${want[$k]}"
+		assert_regex "$http_body" "\"$k\":${want[$k]//./\\.}[,}]"
+	done
+}
+
+@test "a 64 KiB body of the costliest accepted numbers answers at most 8 times its size" {
+	local body
+	body=$(printf '1e-39,%.0s' {1..10900})
+	body="{\"metadata\":{\"a\":[${body}1e-39]}}"
+	good_body "$body"
+	assert_json '.session.metadata.a | length' 10901
+	((${#http_body} <= 8 * ${#body})) ||
+		fail "answer of ${#http_body} bytes for a body of ${#body}"
+}
+
 # --- Content-Type ----------------------------------------------------------
 
 @test "a body sent as text/plain gets 415" {
