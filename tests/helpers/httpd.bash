@@ -18,7 +18,8 @@
 # apache-fcgid (mpm_event + mod_fcgid), lighttpd-fastcgi (mod_fastcgi),
 # apache-proxy-fcgi (mpm_event + mod_proxy_fcgi in front of a pool of
 # HTTPD_POOL_SIZE processes, default 4, started by spawn-fcgi on one Unix
-# socket before the server and stopped with it). The server runs from a clean environment,
+# socket before the server and stopped with it), lighttpd-fastcgi-pool
+# (mod_fastcgi in front of such a pool). The server runs from a clean environment,
 # so the CGI sees only what the configuration gives it. As root it runs as
 # $HTTPD_USER (default nobody), as a shared host would.
 #
@@ -75,6 +76,7 @@ httpd_prepare() {
 	apache-proxy-fcgi) snippet=$TOP_SRCDIR/apache/chatkit-session-proxy-fcgi.conf.in ;;
 	lighttpd) snippet=$TOP_SRCDIR/lighttpd/chatkit-session.conf.in ;;
 	lighttpd-fastcgi) snippet=$TOP_SRCDIR/lighttpd/chatkit-session-fastcgi.conf.in ;;
+	lighttpd-fastcgi-pool) snippet=$TOP_SRCDIR/lighttpd/chatkit-session-fastcgi-pool.conf.in ;;
 	*) die "httpd_prepare: unknown kind '$HTTPD_KIND'"; return ;;
 	esac
 	[[ -x $CGI ]] || die "CGI binary not built or not executable: $CGI" || return
@@ -170,7 +172,7 @@ httpd_start() {
 	local attempt
 	[[ -n ${HTTPD_DIR:-} ]] || die "httpd_start: call httpd_prepare first" || return
 	_httpd_chown -R "$HTTPD_RUNDIR" "$HTTPD_ETC" || return
-	if [[ $HTTPD_KIND == apache-proxy-fcgi ]]; then
+	if httpd_has_pool; then
 		_httpd_pool_start || return
 	fi
 	for ((attempt = 1; attempt <= 5; attempt++)); do
@@ -215,7 +217,13 @@ _httpd_pool_start() {
 		{ cat "$HTTPD_DIR/pool.out" >&2; die "spawn-fcgi failed"; return; }
 }
 
-# httpd_pool_pids: the live processes of the pool (apache-proxy-fcgi).
+# httpd_has_pool: true for the kinds whose FastCGI processes are a pool
+# started before the server (apache-proxy-fcgi, lighttpd-fastcgi-pool).
+httpd_has_pool() {
+	[[ $HTTPD_KIND == apache-proxy-fcgi || $HTTPD_KIND == lighttpd-fastcgi-pool ]]
+}
+
+# httpd_pool_pids: the live processes of the pool.
 httpd_pool_pids() {
 	local p
 	[[ -f ${HTTPD_RUNDIR:-}/pool.pid ]] || return 0

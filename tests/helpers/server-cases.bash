@@ -167,7 +167,7 @@ case_page() {
 # (FastCGI processes: lighttpd's children, or mod_fcgid's manager's).
 _server_programs() {
 	local pid p i
-	if [[ $HTTPD_KIND == apache-proxy-fcgi ]]; then
+	if httpd_has_pool; then
 		# The pool is not the server's: spawn-fcgi forked it and left.
 		httpd_pool_pids | sort
 		return
