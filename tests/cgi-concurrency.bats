@@ -12,6 +12,9 @@ load helpers/session
 load helpers/fixture
 
 CGI_TIMEOUT=20
+# As fcgi-concurrency.bats: four long-lived processes take the requests,
+# as a server's pool would, so they still meet in the database at once.
+FCGI_PROCESSES=4
 
 # burst N [cgi_call ARGS...]: N concurrent requests for $user with one
 # valid token. Sets $results to N lines "STATUS chatKitSessionId deviceId"

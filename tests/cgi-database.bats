@@ -24,12 +24,14 @@ setup_file() {
 		pg_sql_db postgres "create role chatkit_noexec login" &&
 		pg_sql "grant select on users, chatkit_sessions to chatkit_noexec" ||
 		die "could not prepare the broken databases"
+	[[ $CGI_MODE != fastcgi ]] || fcgi_start
 }
 
 teardown_file() {
 	if [[ -n ${hang_pid:-} ]]; then
 		kill "$hang_pid" 2>/dev/null || true
 	fi
+	fcgi_stop
 	pg_stop
 }
 

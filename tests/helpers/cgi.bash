@@ -20,10 +20,15 @@ CGI_TIMEOUT=${CGI_TIMEOUT:-30}
 
 # FastCGI mode: a test file whose name starts with "fcgi-" (a link to the
 # cgi-*.bats file of the same behaviours) or CGI_MODE=fastcgi runs every
-# call through a FastCGI process of the same binary: spawn-fcgi binds a
-# socket and starts it, cgi-fcgi sends the CGI variables as FastCGI params
-# and the body as FCGI_STDIN. The process starts with an empty environment,
-# so settings arrive as params, as Apache's SetEnv sends them to mod_fcgid.
+# call through FastCGI processes of the same binary that live as long as
+# the file, as a server keeps them: fcgi_start (from setup_file) starts
+# FCGI_PROCESSES of them (default 1), each on its own socket (spawn-fcgi
+# -n, as lighttpd or mod_fcgid start one), and fcgi_stop (teardown_file)
+# stops them. cgi-fcgi sends each call's CGI variables as FastCGI params
+# and the body as FCGI_STDIN. The processes start with an empty
+# environment, so settings arrive as params, as Apache's SetEnv sends them
+# to mod_fcgid, and a test that changes them makes the program read its
+# configuration again. State one request leaves behind meets the next.
 if [[ -z ${CGI_MODE:-} ]]; then
 	case ${BATS_TEST_FILENAME##*/} in
 	fcgi-*) CGI_MODE=fastcgi ;;
@@ -145,72 +150,114 @@ cgi_call() {
 	0) ;;
 	124 | 137) die "$CGI ran longer than $CGI_TIMEOUT s" ;;
 	99) die "valgrind reported errors (see stderr above)" ;;
+	86) die "the FastCGI process of $CGI died (see stderr above)" ;;
 	*) die "$CGI exited with status $cgi_exit" ;;
 	esac
 }
 
-# _fcgi_run OUT ERR BODY NAME=VALUE...: one request to a fresh FastCGI
-# process of $CGI; the exit status is cgi-fcgi's (or the program's, had it
-# died before answering).
-_fcgi_run() {
-	local out=$1 err=$2 body=$3 sock pid rc=0 i
-	shift 3
-	# A long-lived process a test file started (fcgi_start) takes it.
-	if [[ -n ${FCGI_SOCKET:-} ]]; then
-		timeout -k 5 "$CGI_TIMEOUT" env -i "$@" cgi-fcgi -bind \
-			-connect "$FCGI_SOCKET" <"$body" >"$out" 2>>"$err" || rc=$?
-		return "$rc"
-	fi
+FCGI_PROCESSES=${FCGI_PROCESSES:-1}
+
+# _fcgi_dir: where the file's FastCGI processes keep socket, pid, stderr.
+_fcgi_dir() {
+	printf '%s/fcgi\n' "${BATS_FILE_TMPDIR:?FastCGI mode needs bats}"
+}
+
+# _fcgi_spawn I: start FastCGI process I (0-based) of the file on
+# $dir/I.sock; its own stderr (what it logs outside a request) is
+# appended to $dir/I.stderr. Waits until the program runs: spawn-fcgi
+# listens before it execs it.
+_fcgi_spawn() {
+	local i=$1 dir pid n exe
+	dir=$(_fcgi_dir)
+	mkdir -p "$dir" || return
+	exe=$(readlink -f "$CGI")
+	rm -f "$dir/$i.sock" "$dir/$i.pid"
+	# Only 0-2 open: bats waits for the holders of its own descriptors.
+	(
+		for n in /proc/"$BASHPID"/fd/*; do
+			n=${n##*/}
+			((n <= 2)) || eval "exec $n>&-"
+		done
+		exec env -i PATH=/usr/bin:/bin spawn-fcgi -n -s "$dir/$i.sock" -- "$exe"
+	) </dev/null >/dev/null 2>>"$dir/$i.stderr" &
+	pid=$!
+	for ((n = 0; n < 1000; n++)); do
+		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$exe" ]] && break
+		kill -0 "$pid" 2>/dev/null ||
+			die "spawn-fcgi did not start $exe: $(cat "$dir/$i.stderr")" || return
+		sleep 0.01
+	done
+	printf '%s\n' "$pid" >"$dir/$i.pid"
+}
+
+# fcgi_start: start the file's FastCGI processes (call from setup_file;
+# fcgi_stop in teardown_file). Sets CGI_MODE, and FCGI_PID and
+# FCGI_SOCKET for the first process.
+fcgi_start() {
+	local i dir
+	[[ ${HAVE_FASTCGI:-yes} == yes ]] || return 0
 	command -v spawn-fcgi >/dev/null && command -v cgi-fcgi >/dev/null ||
 		die "FastCGI mode needs spawn-fcgi and cgi-fcgi (libfcgi-bin)" || return
-	sock=$(mktemp -u "${BATS_TEST_TMPDIR:-/tmp}/fcgi.XXXXXX")
-	env -i PATH=/usr/bin:/bin spawn-fcgi -n -s "$sock" -- "$CGI" \
-		</dev/null >/dev/null 2>>"$err" 3>&- &
-	pid=$!
-	for ((i = 0; i < 1000; i++)); do
-		[[ -S $sock ]] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.01
+	[[ -x $CGI ]] || die "CGI binary not built or not executable: $CGI" || return
+	export CGI_MODE=fastcgi FCGI_PROCESSES
+	dir=$(_fcgi_dir)
+	for ((i = 0; i < FCGI_PROCESSES; i++)); do
+		_fcgi_spawn "$i" || return
 	done
-	# The socket file exists from bind(); a connect before listen() is
-	# refused, with nothing sent: then try again, a few times.
-	for ((i = 0; i < 5; i++)); do
-		rc=0
-		timeout -k 5 "$CGI_TIMEOUT" env -i "$@" cgi-fcgi -bind \
-			-connect "$sock" <"$body" >"$out" 2>>"$err" || rc=$?
-		[[ $rc -ne 0 && ! -s $out ]] || break
-		sleep 0.1
-	done
-	if ! kill -0 "$pid" 2>/dev/null; then
-		wait "$pid" || rc=$?
-	else
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
-	rm -f "$sock"
-	return "$rc"
+	read -r FCGI_PID <"$dir/0.pid"
+	export FCGI_PID FCGI_SOCKET=$dir/0.sock
 }
 
-# fcgi_start: one long-lived FastCGI process of $CGI for the whole file
-# (call from setup_file; fcgi_stop in teardown_file). Sets CGI_MODE,
-# FCGI_SOCKET and FCGI_PID.
-fcgi_start() {
-	local i
-	export CGI_MODE=fastcgi
-	export FCGI_SOCKET=$BATS_FILE_TMPDIR/fcgi.sock
-	env -i PATH=/usr/bin:/bin spawn-fcgi -s "$FCGI_SOCKET" \
-		-P "$BATS_FILE_TMPDIR/fcgi.pid" -- "$CGI" >/dev/null 2>&1 3>&- ||
-		die "spawn-fcgi failed" || return
-	for ((i = 0; i < 200; i++)); do
-		[[ -s $BATS_FILE_TMPDIR/fcgi.pid ]] && break
-		sleep 0.01
-	done
-	export FCGI_PID=$(<"$BATS_FILE_TMPDIR/fcgi.pid")
-}
-
+# fcgi_stop: TERM the file's FastCGI processes, KILL what is left after 5 s.
 fcgi_stop() {
-	[[ -n ${FCGI_PID:-} ]] && kill "$FCGI_PID" 2>/dev/null
+	local f pid n dir
+	dir=$(_fcgi_dir)
+	for f in "$dir"/*.pid; do
+		[[ -f $f ]] || continue
+		pid=$(<"$f")
+		kill -TERM "$pid" 2>/dev/null || continue
+		for ((n = 0; n < 50; n++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
 	return 0
+}
+
+# _fcgi_run OUT ERR BODY NAME=VALUE...: one request to one of the file's
+# FastCGI processes; what that process wrote to its own stderr meanwhile
+# is appended to ERR after what it sent as FCGI_STDERR. The exit status
+# is cgi-fcgi's, or 86 when the process died during the request. A
+# process that died, or hung past CGI_TIMEOUT (then it is killed), is
+# started again for the next call, as a server would.
+_fcgi_run() {
+	local out=$1 err=$2 body=$3 dir i pid mark rc=0
+	shift 3
+	dir=$(_fcgi_dir)
+	[[ -f $dir/0.pid ]] ||
+		die "FastCGI mode: the test file must call fcgi_start in setup_file" || return
+	i=$((BASHPID % FCGI_PROCESSES))
+	read -r pid <"$dir/$i.pid"
+	if ! kill -0 "$pid" 2>/dev/null; then
+		_fcgi_spawn "$i" || return
+		read -r pid <"$dir/$i.pid"
+	fi
+	# Mostly empty (the program logs a request's lines as FCGI_STDERR):
+	# then no process is spent on it.
+	mark=0
+	[[ ! -s $dir/$i.stderr ]] || mark=$(stat -c %s "$dir/$i.stderr")
+	timeout -k 5 "$CGI_TIMEOUT" env -i "$@" cgi-fcgi -bind \
+		-connect "$dir/$i.sock" <"$body" >"$out" 2>>"$err" || rc=$?
+	[[ ! -s $dir/$i.stderr ]] || tail -c +"$((mark + 1))" "$dir/$i.stderr" >>"$err"
+	if ! kill -0 "$pid" 2>/dev/null; then
+		printf 'FastCGI process %s exited during the request\n' "$pid" >>"$err"
+		return 86
+	fi
+	if ((rc == 124 || rc == 137)); then
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	return "$rc"
 }
 
 # skip_in_fastcgi REASON: for a behaviour only a plain CGI process has.
