@@ -104,9 +104,10 @@ main(int argc, char **argv)
 		plen = hlen + b64url((unsigned char *)payload, (size_t)n,
 				  input + hlen);
 		slen = sizeof(sig);
-		if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-		    EVP_DigestSign(md, sig, &slen, (unsigned char *)input,
-			plen) != 1) {
+		if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) !=
+			1 ||
+		    EVP_DigestSign(
+			md, sig, &slen, (unsigned char *)input, plen) != 1) {
 			fprintf(stderr, "mint-tokens: signing failed\n");
 			return 1;
 		}
