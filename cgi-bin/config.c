@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* config.c: the settings table, the CHATKIT_CONFIG file, value checks */
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +7,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "keys.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -27,31 +25,34 @@ enum setting_type {
 	T_LIST,
 };
 
+/*
+ * Only a T_SECONDS value is ever quoted in the log (when it does not
+ * parse); the secrets (CHATKIT_DATABASE_URL, CLERK_JWT_KEY) are
+ * T_STRING, whose values are never logged.
+ */
 struct setting {
 	const char *name;
 	enum setting_type type;
 	const char *def; /* default, parsed like user input; NULL: none */
 	size_t off;	 /* where in struct config */
 	long min, max;	 /* T_SECONDS bounds */
-	int secret;	 /* never logged */
 };
 
 #define OFF(m) offsetof(struct config, m)
 
 static const struct setting settings[] = {
-    {"CHATKIT_WORKFLOW_ID", T_STRING, NULL, OFF(workflow_id), 0, 0, 0},
-    {"CHATKIT_DATABASE_URL", T_STRING, NULL, OFF(database_url), 0, 0, 1},
-    {"CLERK_JWT_KEY", T_STRING, NULL, OFF(jwt_key), 0, 0, 1},
-    {"CLERK_JWT_KEY_FILE", T_STRING, NULL, OFF(jwt_key_file), 0, 0, 0},
-    {"CLERK_JWKS_FILE", T_STRING, NULL, OFF(jwks_file), 0, 0, 0},
-    {"CLERK_AUTHORIZED_PARTIES", T_LIST, NULL, OFF(parties), 0, 0, 0},
-    {"CLERK_ISSUER", T_STRING, NULL, OFF(issuer), 0, 0, 0},
-    {"CLERK_CLOCK_SKEW", T_SECONDS, "5", OFF(clock_skew), 0, 86400, 0},
-    {"CHATKIT_SESSION_TTL", T_SECONDS, "86400", OFF(session_ttl), 1, 315360000,
-	0},
+    {"CHATKIT_WORKFLOW_ID", T_STRING, NULL, OFF(workflow_id), 0, 0},
+    {"CHATKIT_DATABASE_URL", T_STRING, NULL, OFF(database_url), 0, 0},
+    {"CLERK_JWT_KEY", T_STRING, NULL, OFF(jwt_key), 0, 0},
+    {"CLERK_JWT_KEY_FILE", T_STRING, NULL, OFF(jwt_key_file), 0, 0},
+    {"CLERK_JWKS_FILE", T_STRING, NULL, OFF(jwks_file), 0, 0},
+    {"CLERK_AUTHORIZED_PARTIES", T_LIST, NULL, OFF(parties), 0, 0},
+    {"CLERK_ISSUER", T_STRING, NULL, OFF(issuer), 0, 0},
+    {"CLERK_CLOCK_SKEW", T_SECONDS, "5", OFF(clock_skew), 0, 86400},
+    {"CHATKIT_SESSION_TTL", T_SECONDS, "86400", OFF(session_ttl), 1, 315360000},
     {"CHATKIT_REFRESH_THRESHOLD", T_SECONDS, NULL, OFF(refresh_threshold), 0,
-	315360000, 0},
-    {"CHATKIT_ALLOWED_ROLES", T_LIST, NULL, OFF(roles), 0, 0, 0},
+	315360000},
+    {"CHATKIT_ALLOWED_ROLES", T_LIST, NULL, OFF(roles), 0, 0},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -193,73 +194,6 @@ file_value(const char *key, const char *value, void *arg)
 	}
 }
 
-/*
- * Reads a whole file of at most max bytes into a NUL-terminated malloc'd
- * buffer (*len without the NUL). Returns NULL with e set on any failure.
- */
-char *
-config_read_file(const char *path, size_t max, size_t *len, struct err *e)
-{
-	FILE *f = NULL;
-	char *buf = NULL, *ret = NULL;
-	size_t n;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		err_set(e, "cannot open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((buf = malloc(max + 1)) == NULL) {
-		err_set(e, "malloc(%zu) failed", max + 1);
-		goto out;
-	}
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f)) {
-		err_set(e, "cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (n > max) {
-		err_set(e, "%s is larger than %zu bytes", path, max);
-		goto out;
-	}
-	buf[n] = '\0';
-	*len = n;
-	ret = buf;
-	buf = NULL;
-out:
-	if (f != NULL)
-		fclose(f);
-	free(buf);
-	return ret;
-}
-
-/* Remembers what path is now (or that it is absent). */
-static bool
-watch_set(struct config_watch *w, const char *path, struct err *e)
-{
-	if ((w->path = xstrdup(path, e)) == NULL)
-		return false;
-	w->exists = stat(path, &w->st) == 0;
-	return true;
-}
-
-static bool
-watch_changed(const struct config_watch *w)
-{
-	struct stat st;
-	bool exists;
-
-	if (w->path == NULL)
-		return false;
-	exists = stat(w->path, &st) == 0;
-	if (exists != w->exists)
-		return true;
-	return exists &&
-	       (st.st_dev != w->st.st_dev || st.st_ino != w->st.st_ino ||
-		   st.st_size != w->st.st_size ||
-		   st.st_mtim.tv_sec != w->st.st_mtim.tv_sec ||
-		   st.st_mtim.tv_nsec != w->st.st_mtim.tv_nsec);
-}
-
 /* Loads the file named by CHATKIT_CONFIG, or the default one if present. */
 static bool
 load_file(
@@ -271,13 +205,13 @@ load_file(
 
 	if (path == NULL || *path == '\0') {
 		path = CONFIG_DEFAULT_FILE;
-		if (!watch_set(&cfg->watch[0], path, e))
+		if (!file_watch_set(&cfg->file, path, e))
 			return false;
-		if (!cfg->watch[0].exists)
+		if (!cfg->file.exists)
 			return true;
-	} else if (!watch_set(&cfg->watch[0], path, e))
+	} else if (!file_watch_set(&cfg->file, path, e))
 		return false;
-	if ((text = config_read_file(path, CONFIG_FILE_MAX, &len, e)) == NULL)
+	if ((text = file_read(path, CONFIG_FILE_MAX, &len, e)) == NULL)
 		goto out;
 	fv->e = e;
 	if (!config_parse_text(text, len, file_value, fv, e) || fv->failed) {
@@ -337,22 +271,6 @@ out:
 	return ok;
 }
 
-/* CLERK_JWT_KEY may hold the PEM on one line with literal "\n". */
-static void
-unescape_newlines(char *s)
-{
-	char *r = s, *w = s;
-
-	while (*r != '\0') {
-		if (r[0] == '\\' && r[1] == 'n') {
-			*w++ = '\n';
-			r += 2;
-		} else
-			*w++ = *r++;
-	}
-	*w = '\0';
-}
-
 /* Records the client-safe sentence; the log reason is already in e. */
 static bool
 fail(struct config *cfg, const char *public_msg)
@@ -372,46 +290,34 @@ bad_setting(struct config *cfg, const char *name)
 	return fail(cfg, msg);
 }
 
+/*
+ * Names the key source (the first set of CLERK_JWT_KEY, CLERK_JWT_KEY_FILE
+ * and CLERK_JWKS_FILE) and hands it to keys_load.
+ */
 static bool
 load_keys(struct config *cfg, struct err *e)
 {
-	struct err ke = {{0}};
-	char *text = NULL;
-	size_t len;
+	struct keys_source src;
 
-	if (cfg->jwt_key != NULL) {
-		unescape_newlines(cfg->jwt_key);
-		cfg->keys =
-		    keys_from_pem(cfg->jwt_key, strlen(cfg->jwt_key), &ke);
-	} else if (cfg->jwt_key_file != NULL) {
-		if (!watch_set(&cfg->watch[1], cfg->jwt_key_file, e))
-			return fail(cfg, "Out of memory.");
-		text = config_read_file(
-		    cfg->jwt_key_file, KEYS_FILE_MAX, &len, &ke);
-		if (text != NULL)
-			cfg->keys = keys_from_pem(text, len, &ke);
-	} else if (cfg->jwks_file != NULL) {
-		text =
-		    config_read_file(cfg->jwks_file, KEYS_FILE_MAX, &len, &ke);
-		if (text != NULL)
-			cfg->keys = keys_from_jwks(text, len, &ke);
-	} else {
+	if (cfg->jwt_key != NULL)
+		src = (struct keys_source){
+		    KEYS_PEM_TEXT, "CLERK_JWT_KEY", cfg->jwt_key};
+	else if (cfg->jwt_key_file != NULL)
+		src = (struct keys_source){
+		    KEYS_PEM_FILE, "CLERK_JWT_KEY_FILE", cfg->jwt_key_file};
+	else if (cfg->jwks_file != NULL)
+		src = (struct keys_source){
+		    KEYS_JWKS_FILE, "CLERK_JWKS_FILE", cfg->jwks_file};
+	else {
 		err_set(e, "no verification key: set CLERK_JWT_KEY, "
 			   "CLERK_JWT_KEY_FILE or CLERK_JWKS_FILE");
 		return fail(cfg,
 		    "Token verification key not configured (set CLERK_JWT_KEY, "
 		    "CLERK_JWT_KEY_FILE or CLERK_JWKS_FILE).");
 	}
-	free(text);
-	if (cfg->keys == NULL) {
-		err_set(e, "%s: %s",
-		    cfg->jwt_key != NULL	? "CLERK_JWT_KEY"
-		    : cfg->jwt_key_file != NULL ? "CLERK_JWT_KEY_FILE"
-						: "CLERK_JWKS_FILE",
-		    ke.msg);
+	if (!keys_load(&cfg->keys, &src, e))
 		return fail(
 		    cfg, "Token verification key is missing or unreadable.");
-	}
 	return true;
 }
 
@@ -451,13 +357,13 @@ config_stale(const struct config *cfg, config_lookup_fn lookup, void *arg)
 		    (v != NULL && strcmp(v, cfg->source[i]) != 0))
 			return true;
 	}
-	return watch_changed(&cfg->watch[0]) || watch_changed(&cfg->watch[1]);
+	return file_watch_changed(&cfg->file) || keys_stale(&cfg->keys);
 }
 
 bool
-config_load(
-    struct config *cfg, config_lookup_fn lookup, void *arg, struct err *e)
+config_load(struct config *cfg, config_lookup_fn lookup, void *arg)
 {
+	struct err *e = &cfg->reason;
 	struct file_values fv;
 	const struct setting *s;
 	const char *v;
@@ -506,13 +412,10 @@ config_load(
 		case T_SECONDS:
 			if (!parse_seconds(v, s->min, s->max,
 				(long *)((char *)cfg + s->off))) {
-				if (s->secret)
-					err_set(e, "%s is not valid", s->name);
-				else
-					err_set(e,
-					    "%s=\"%s\" is not a whole number "
-					    "of seconds in %ld..%ld",
-					    s->name, v, s->min, s->max);
+				err_set(e,
+				    "%s=\"%s\" is not a whole number "
+				    "of seconds in %ld..%ld",
+				    s->name, v, s->min, s->max);
 				bad_setting(cfg, s->name);
 				goto out;
 			}
@@ -589,13 +492,12 @@ config_free(struct config *cfg)
 	free(cfg->issuer);
 	list_free(&cfg->parties);
 	list_free(&cfg->roles);
-	keys_free(cfg->keys);
+	keys_ring_free(&cfg->keys);
 	for (i = 0; i < CONFIG_SOURCES; i++) {
 		if (cfg->source[i] != NULL)
 			explicit_bzero(cfg->source[i], strlen(cfg->source[i]));
 		free(cfg->source[i]);
 	}
-	free(cfg->watch[0].path);
-	free(cfg->watch[1].path);
+	file_watch_free(&cfg->file);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -5,11 +5,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/stat.h>
 
 #include "err.h"
-
-struct keyset;
+#include "file.h"
+#include "keys.h"
 
 #define CONFIG_LIST_MAX 32 /* entries in a comma-separated setting */
 
@@ -17,13 +16,6 @@ struct keyset;
 typedef const char *(*config_lookup_fn)(const char *name, void *arg);
 
 #define CONFIG_SOURCES 12 /* looked-up names: the settings + CHATKIT_CONFIG */
-
-/* A file whose change means the configuration must be read again. */
-struct config_watch {
-	char *path;	/* NULL: not watched */
-	bool exists;	/* it existed when read */
-	struct stat st; /* what it was then */
-};
 
 struct config_list {
 	char *item[CONFIG_LIST_MAX];
@@ -42,21 +34,22 @@ struct config {
 	long clock_skew;	    /* seconds */
 	long session_ttl;	    /* seconds */
 	long refresh_threshold;	    /* seconds */
-	struct keyset *keys;	    /* loaded verification keys */
+	struct keyring keys;	    /* verification keys, and their source */
 	char *source[CONFIG_SOURCES]; /* raw values read, for config_stale */
-	struct config_watch watch[2]; /* config file and key file */
+	struct file_watch file;	      /* the CHATKIT_CONFIG file */
 	bool ok;		      /* false: every request gets 500 */
 	char public_msg[160];	      /* client-safe sentence when !ok */
+	struct err reason;	      /* why !ok, for the log (no secret) */
 };
 
 /*
  * Fills cfg from lookup (the environment, or a FastCGI request's params
- * over it) and the config file, parses and checks every value and loads
- * the key. Returns false (cfg->ok false, cfg->public_msg and e set) on any
- * configuration error; cfg is usable for config_free either way.
+ * over it) and the config file, parses and checks every value and hands
+ * the key source to keys_load. Returns false (cfg->ok false,
+ * cfg->public_msg and cfg->reason set) on any configuration error, which
+ * each request then reports; cfg is usable for config_free either way.
  */
-bool config_load(
-    struct config *cfg, config_lookup_fn lookup, void *arg, struct err *e);
+bool config_load(struct config *cfg, config_lookup_fn lookup, void *arg);
 
 /* True when a looked-up value or a watched file differs from cfg's. */
 bool config_stale(const struct config *cfg, config_lookup_fn lookup, void *arg);
@@ -69,9 +62,5 @@ void config_free(struct config *cfg);
 bool config_parse_text(const char *text, size_t len,
     void (*cb)(const char *key, const char *value, void *arg), void *arg,
     struct err *e);
-
-/* Reads a file of at most max bytes, NUL-terminated; caller frees. */
-char *config_read_file(
-    const char *path, size_t max, size_t *len, struct err *e);
 
 #endif

@@ -8,10 +8,9 @@
 
 #include "config.h"
 #include "fcgi.h"
-#include "handler.h"
 #include "log.h"
 #include "request.h"
-#include "response.h"
+#include "run.h"
 #include "store.h"
 #include "token.h"
 
@@ -49,6 +48,12 @@ stream_read(void *arg, char *buf, size_t n)
 }
 
 static void
+stream_write(void *arg, const char *buf, size_t len)
+{
+	FCGX_PutStr(buf, (int)len, arg);
+}
+
+static void
 stream_log(const char *line, size_t len, void *arg)
 {
 	FCGX_PutStr(line, (int)len, arg);
@@ -74,11 +79,7 @@ fcgi_serve(void)
 	struct config cfg;
 	struct store *db = NULL;
 	struct token_cache *tokens = NULL;
-	struct request req;
-	struct response resp;
-	struct err e;
-	char *out;
-	size_t len;
+	struct run_io io;
 	bool loaded = false;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0) {
@@ -97,9 +98,8 @@ fcgi_serve(void)
 				old_url = strdup(cfg.database_url);
 			if (loaded)
 				config_free(&cfg);
-			memset(&e, 0, sizeof(e));
-			if (!config_load(&cfg, param_lookup, &r, &e))
-				log_warnx("configuration error: %s", e.msg);
+			/* An error is logged by each request it fails. */
+			config_load(&cfg, param_lookup, &r);
 			/* New keys or rules: what passed before proves nothing.
 			 */
 			token_cache_clear(tokens);
@@ -115,16 +115,13 @@ fcgi_serve(void)
 			}
 			free(old_url);
 		}
-		request_from_env(&req, request_lookup, &r, stream_read, r.in);
-		handle(&cfg, db, tokens, &req, time(NULL), &resp);
-		if ((out = response_render(&resp, &len)) != NULL)
-			FCGX_PutStr(out, (int)len, r.out);
-		else
-			log_warnx("out of memory rendering the response");
-		request_drain(&req);
-		free(out);
-		response_free(&resp);
-		request_free(&req);
+		io = (struct run_io){.lookup = request_lookup,
+		    .lookup_arg = &r,
+		    .read = stream_read,
+		    .read_arg = r.in,
+		    .write = stream_write,
+		    .write_arg = r.out};
+		run_request(&cfg, db, tokens, &io);
 		log_set_sink(NULL, NULL);
 		FCGX_Finish_r(&r);
 	}

@@ -89,7 +89,7 @@ authenticate(const struct config *cfg, struct token_cache *tokens,
 		goto out;
 	}
 	memset(&rules, 0, sizeof(rules));
-	rules.keys = cfg->keys;
+	rules.keys = cfg->keys.set;
 	rules.issuer = cfg->issuer;
 	rules.parties = cfg->parties.item;
 	rules.nparties = cfg->parties.n;
@@ -124,32 +124,97 @@ out:
 	return st;
 }
 
+/*
+ * POST: the caller's session for a device, reused, refreshed or created
+ * (one store call). Reads and checks the body; fills resp->body on ST_OK.
+ */
+static enum status
+create_session(const struct config *cfg, struct store *db, struct request *req,
+    const struct principal *who, struct response *resp, struct err *e)
+{
+	struct body body;
+	struct session sess;
+	struct session_query q;
+	enum status st;
+
+	memset(&body, 0, sizeof(body));
+	memset(&sess, 0, sizeof(sess));
+	if ((st = request_read_body(req, e)) != ST_OK)
+		goto out;
+	if ((st = request_parse_body(req->body, req->body_len, &body, e)) !=
+	    ST_OK)
+		goto out;
+
+	memset(&q, 0, sizeof(q));
+	q.user_id = who->user_id;
+	q.device_id = body.device_id[0] != '\0' ? body.device_id : NULL;
+	q.metadata = body.metadata;
+	q.workflow_id = cfg->workflow_id;
+	q.ttl = cfg->session_ttl;
+	q.threshold = cfg->refresh_threshold;
+	q.roles = cfg->roles.item;
+	q.nroles = cfg->roles.n;
+	st = response_for_store(resp, store_acquire(db, &q, &sess, e));
+	if (st != ST_OK)
+		goto out;
+	if ((resp->body = success_body(&sess)) == NULL) {
+		err_set(e, "out of memory rendering the session");
+		st = ST_INTERNAL;
+		goto out;
+	}
+out:
+	request_body_free(&body);
+	store_session_free(&sess);
+	return st;
+}
+
+typedef enum status (*action_fn)(const struct config *, struct store *,
+    struct request *, const struct principal *, struct response *,
+    struct err *);
+
+/* One small function per method; any other method gets 405. */
+static const struct action {
+	const char *method;
+	action_fn run;
+} actions[] = {
+    {"POST", create_session},
+};
+
+static const struct action *
+find_action(const char *method)
+{
+	size_t i;
+
+	if (method == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(actions[i].method, method) == 0)
+			return &actions[i];
+	return NULL;
+}
+
 enum status
 handle(const struct config *cfg, struct store *db, struct token_cache *tokens,
     struct request *req, time_t now, struct response *resp)
 {
 	struct err e = {{0}};
 	struct principal who;
-	struct body body;
-	struct session sess;
-	struct session_query q;
-	char msg[RESPONSE_MESSAGE_MAX];
+	const struct action *act;
 	enum status st;
 
 	memset(&who, 0, sizeof(who));
-	memset(&body, 0, sizeof(body));
-	memset(&sess, 0, sizeof(sess));
 	response_init(resp);
 
-	if (req->method == NULL || strcmp(req->method, "POST") != 0) {
+	if ((act = find_action(req->method)) == NULL) {
 		err_set(&e, "method %.16s",
 		    req->method != NULL ? req->method : "(none)");
 		st = ST_METHOD;
 		goto out;
 	}
 	if (!cfg->ok) {
-		err_set(&e, "configuration error");
-		response_error(resp, ST_CONFIG, cfg->public_msg);
+		err_set(&e, "configuration error: %s", cfg->reason.msg);
+		snprintf(resp->message, sizeof(resp->message), "%s",
+		    cfg->public_msg);
 		st = ST_CONFIG;
 		goto out;
 	}
@@ -169,47 +234,15 @@ handle(const struct config *cfg, struct store *db, struct token_cache *tokens,
 	}
 	if ((st = authenticate(cfg, tokens, req, now, &who, resp, &e)) != ST_OK)
 		goto out;
-	if ((st = request_read_body(req, &e)) != ST_OK)
-		goto out;
-	if ((st = request_parse_body(req->body, req->body_len, &body, &e)) !=
-	    ST_OK)
-		goto out;
-
-	memset(&q, 0, sizeof(q));
-	q.user_id = who.user_id;
-	q.device_id = body.device_id[0] != '\0' ? body.device_id : NULL;
-	q.metadata = body.metadata;
-	q.workflow_id = cfg->workflow_id;
-	q.ttl = cfg->session_ttl;
-	q.threshold = cfg->refresh_threshold;
-	q.roles = cfg->roles.item;
-	q.nroles = cfg->roles.n;
-	msg[0] = '\0';
-	st = store_acquire(db, &q, &sess, msg, sizeof(msg), &e);
-	if (st == ST_FORBIDDEN)
-		snprintf(resp->message, sizeof(resp->message), "%s", msg);
-	if (st != ST_OK)
-		goto out;
-	if ((resp->body = success_body(&sess)) == NULL) {
-		err_set(&e, "out of memory rendering the session");
-		st = ST_INTERNAL;
-		goto out;
-	}
-	resp->status = ST_OK;
+	st = act->run(cfg, db, req, &who, resp, &e);
 out:
-	if (st != ST_OK) {
-		char keep[RESPONSE_MESSAGE_MAX], chal[RESPONSE_MESSAGE_MAX];
-
-		/* response_error keeps a message authenticate() chose. */
-		snprintf(keep, sizeof(keep), "%s", resp->message);
-		snprintf(chal, sizeof(chal), "%s", resp->challenge);
-		response_error(resp, st, keep[0] != '\0' ? keep : NULL);
-		snprintf(resp->challenge, sizeof(resp->challenge), "%s", chal);
-		log_warnx("%d %s%s%s", response_code(st),
-		    e.msg[0] != '\0' ? e.msg : "error",
-		    who.user_id[0] != '\0' ? " user=" : "", who.user_id);
+	if (st == ST_OK) {
+		resp->status = ST_OK;
+		return st;
 	}
-	request_body_free(&body);
-	store_session_free(&sess);
+	response_error(resp, st);
+	log_warnx("%d %s%s%s", response_code(st),
+	    e.msg[0] != '\0' ? e.msg : "error",
+	    who.user_id[0] != '\0' ? " user=" : "", who.user_id);
 	return st;
 }

@@ -7,12 +7,9 @@
 
 /*
  * A key is its modulus and exponent as BIGNUMs, and a signature is
- * checked with BN_mod_exp and a comparison. OpenSSL 3's EVP decoders and
- * key management go through its provider machinery (about 5 M
- * instructions to load one key), and even the RSA structure's RSA_new
- * asks for the default ENGINE, which loads openssl.cnf and initialises
- * the library: 1.7 M instructions, 12 % of a CGI request
- * (docs/performance.md). BIGNUM arithmetic needs neither.
+ * checked with BN_mod_exp and a comparison: OpenSSL's EVP and RSA layers
+ * would load its configuration and provider machinery on every CGI
+ * request, and BIGNUM arithmetic needs neither (docs/performance.md).
  */
 #include <json-c/json.h>
 #include <openssl/bn.h>
@@ -25,7 +22,6 @@
 #include "keys.h"
 
 #define JWKS_DEPTH_MAX 8
-#define KID_MAX 256
 #define KEY_BITS_MAX 16384 /* bounds the work of one verification */
 #define KEY_BYTES_MAX (KEY_BITS_MAX / 8)
 
@@ -305,7 +301,8 @@ jwk_bignum(json_object *o, const char *name)
 		return NULL;
 	if ((bin = base64url_decode(s, strlen(s), &len)) == NULL)
 		return NULL;
-	bn = len > 0 && len <= 2048 ? BN_bin2bn(bin, (int)len, NULL) : NULL;
+	bn = len > 0 && len <= KEY_BYTES_MAX ? BN_bin2bn(bin, (int)len, NULL)
+					     : NULL;
 	free(bin);
 	return bn;
 }
@@ -353,7 +350,7 @@ keys_from_jwks(const char *json, size_t len, struct err *e)
 		if (kty == NULL || strcmp(kty, "RSA") != 0 ||
 		    (use != NULL && strcmp(use, "sig") != 0) ||
 		    (alg != NULL && strcmp(alg, "RS256") != 0) ||
-		    (kid != NULL && strlen(kid) > KID_MAX))
+		    (kid != NULL && strlen(kid) > KEYS_KID_MAX))
 			continue;
 		mod = jwk_bignum(jwk, "n");
 		ex = jwk_bignum(jwk, "e");
@@ -464,7 +461,7 @@ out:
 	BN_CTX_free(ctx);
 	/*
 	 * Only after a failure: the first call sets up OpenSSL's error
-	 * machinery, 0.9 M instructions a CGI request need not pay.
+	 * machinery, which a request that verifies need not pay for.
 	 */
 	if (ossl_failed)
 		ERR_clear_error();

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* keys.h: RSA public keys from PEM text or a JWKS document, by kid */
+/* keys.h: RSA public keys from PEM text or a JWKS document, by kid, and
+ * the sources they are loaded from (keys.c parses, keysource.c loads) */
 #ifndef KEYS_H
 #define KEYS_H
 
@@ -7,11 +8,13 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "file.h"
 
 #define KEYS_FILE_MAX (256 * 1024) /* bytes in a PEM or JWKS file */
 #define KEYS_MAX 16		   /* keys kept from one JWKS */
 #define KEY_BITS_MIN 2048
 #define KEYS_SHA256_LEN 32
+#define KEYS_KID_MAX 256 /* bytes in a kid; a longer one names no key */
 
 struct keyset;
 
@@ -39,5 +42,37 @@ void keys_free(struct keyset *ks);
 bool keys_verify_sha256(const struct key *k,
     const unsigned char md[KEYS_SHA256_LEN], const unsigned char *sig,
     size_t sig_len, struct err *e);
+
+/* Where keys come from: config.c picks a source and hands it to keys_load. */
+enum keys_form {
+	KEYS_PEM_TEXT,	/* value is the PEM; a literal "\n" is a newline */
+	KEYS_PEM_FILE,	/* value is the path of a PEM file */
+	KEYS_JWKS_FILE, /* value is the path of a JWKS file */
+};
+
+struct keys_source {
+	enum keys_form form;
+	const char *setting; /* the setting that named it, for the log */
+	const char *value;   /* text or path, borrowed for the call */
+};
+
+/* The keys in use and what to look at to know they are out of date. */
+struct keyring {
+	struct keyset *set;	/* owned; NULL until loaded */
+	struct file_watch file; /* the key file read, if any */
+};
+
+/*
+ * Loads the keys src names into ring (zeroed first). False with the
+ * reason in e (naming src->setting, never the key text) when they cannot
+ * be read or hold no usable key; ring is usable for keys_ring_free either
+ * way, and a missing file is still watched.
+ */
+bool keys_load(
+    struct keyring *ring, const struct keys_source *src, struct err *e);
+
+/* True when a source the keys came from has changed since keys_load. */
+bool keys_stale(const struct keyring *ring);
+void keys_ring_free(struct keyring *ring);
 
 #endif

@@ -14,56 +14,55 @@
 #ifdef HAVE_LIBFCGI
 #include "fcgi.h"
 #endif
-#include "handler.h"
 #include "log.h"
-#include "request.h"
-#include "response.h"
+#include "run.h"
 #include "store.h"
 #include "version.h"
 
-static const char *
-env_lookup(const char *name, void *arg)
-{
-	(void)arg;
-	return getenv(name);
-}
-
 #define DRAIN_IDLE_MS 1000 /* a drained body that stops flowing is left */
 
-struct input {
-	int fd;
+/* The CGI side of a request: stdin, with a wait bound once answered. */
+struct cgi_io {
+	int in_fd;
 	int idle_ms; /* -1: wait as long as the server does */
+	int out_fd;
 };
 
-/* read(2) on in->fd; with idle_ms set, no data for that long is an end. */
+/* read(2) on in_fd; with idle_ms set, no data for that long is an end. */
 static ssize_t
 fd_read(void *arg, char *buf, size_t n)
 {
-	struct input *in = arg;
-	struct pollfd pfd = {.fd = in->fd, .events = POLLIN};
+	struct cgi_io *io = arg;
+	struct pollfd pfd = {.fd = io->in_fd, .events = POLLIN};
 	ssize_t r;
 	int rc;
 
-	if (in->idle_ms >= 0) {
+	if (io->idle_ms >= 0) {
 		do
-			rc = poll(&pfd, 1, in->idle_ms);
+			rc = poll(&pfd, 1, io->idle_ms);
 		while (rc < 0 && errno == EINTR);
 		if (rc <= 0)
 			return 0;
 	}
 	do
-		r = read(in->fd, buf, n);
+		r = read(io->in_fd, buf, n);
 	while (r < 0 && errno == EINTR);
 	return r;
 }
 
+/*
+ * Writes the answer to out_fd. From then on a body still being read is
+ * only drained, and a client that stops sending is not waited for.
+ */
 static void
-write_all(int fd, const char *buf, size_t len)
+fd_write(void *arg, const char *buf, size_t len)
 {
+	struct cgi_io *io = arg;
 	ssize_t w;
 
+	io->idle_ms = DRAIN_IDLE_MS;
 	while (len > 0) {
-		w = write(fd, buf, len);
+		w = write(io->out_fd, buf, len);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -77,13 +76,14 @@ int
 main(int argc, char **argv)
 {
 	struct config cfg;
-	struct request req;
-	struct response resp;
 	struct store *db = NULL;
-	struct err e = {{0}};
-	char *out = NULL;
-	size_t len = 0;
-	struct input in = {.fd = STDIN_FILENO, .idle_ms = -1};
+	struct cgi_io cgi = {
+	    .in_fd = STDIN_FILENO, .idle_ms = -1, .out_fd = STDOUT_FILENO};
+	struct run_io io = {.lookup = config_getenv,
+	    .read = fd_read,
+	    .read_arg = &cgi,
+	    .write = fd_write,
+	    .write_arg = &cgi};
 
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
 		version_print(stdout);
@@ -95,27 +95,14 @@ main(int argc, char **argv)
 	if (fcgi_detected())
 		return fcgi_serve();
 #endif
-	/* Configuration and keys are read before any byte of the request. */
-	if (!config_load(&cfg, config_getenv, NULL, &e))
-		log_warnx("configuration error: %s", e.msg);
+	/* Configuration and keys are read before any byte of the request;
+	 * an error in them is logged once, by the request it fails. */
+	config_load(&cfg, config_getenv, NULL);
 	if ((db = store_new(cfg.database_url)) == NULL) {
 		log_warnx("out of memory");
 		cfg.ok = false;
 	}
-	request_from_env(&req, env_lookup, NULL, fd_read, &in);
-	handle(&cfg, db, NULL, &req, time(NULL), &resp);
-	if ((out = response_render(&resp, &len)) != NULL)
-		write_all(STDOUT_FILENO, out, len);
-	else
-		log_warnx("out of memory rendering the response");
-	/* The answer is out; now take the rest of the body off the server's
-	 * hands, so it never writes into a closed pipe (see request_drain). */
-	in.idle_ms = DRAIN_IDLE_MS;
-	request_drain(&req);
-
-	free(out);
-	response_free(&resp);
-	request_free(&req);
+	run_request(&cfg, db, NULL, &io);
 	store_free(db);
 	config_free(&cfg);
 	return 0;

@@ -264,7 +264,6 @@ request_read_body(struct request *req, struct err *e)
 	buf[len] = '\0';
 	req->body = buf; /* ownership moves */
 	req->body_len = len;
-	req->consumed = len;
 	buf = NULL;
 	st = ST_OK;
 out:

@@ -53,17 +53,36 @@ response_free(struct response *r)
 	r->body = NULL;
 }
 
-/* Makes r an error response; message NULL keeps the table's sentence. */
 void
-response_error(struct response *r, enum status st, const char *message)
+response_error(struct response *r, enum status st)
 {
 	r->status = st < ST__MAX ? st : ST_INTERNAL;
 	free(r->body);
 	r->body = NULL;
-	if (message != NULL)
-		snprintf(r->message, sizeof(r->message), "%s", message);
-	else
-		r->message[0] = '\0';
+}
+
+/* What the client is told of each store result: a status and a sentence. */
+static const struct {
+	enum status status;
+	const char *message; /* NULL: the status's own sentence */
+} store_answers[STORE__MAX] = {
+    {ST_OK, NULL},				/* STORE_OK */
+    {ST_FORBIDDEN, "User role not found"},	/* STORE_NO_USER */
+    {ST_FORBIDDEN, "User account is inactive"}, /* STORE_INACTIVE */
+    {ST_FORBIDDEN, "User role not allowed"},	/* STORE_ROLE_DENIED */
+    {ST_UNAVAILABLE, NULL},			/* STORE_UNAVAILABLE */
+    {ST_INTERNAL, NULL},			/* STORE_ERROR */
+};
+
+enum status
+response_for_store(struct response *r, enum store_result sr)
+{
+	if (sr >= STORE__MAX)
+		sr = STORE_ERROR;
+	if (store_answers[sr].message != NULL)
+		snprintf(r->message, sizeof(r->message), "%s",
+		    store_answers[sr].message);
+	return store_answers[sr].status;
 }
 
 int
@@ -77,6 +96,7 @@ static char *
 error_body(const struct status_row *row, const char *message)
 {
 	json_object *o = NULL;
+	const char *json;
 	char *text = NULL;
 
 	if ((o = json_object_new_object()) == NULL)
@@ -86,8 +106,10 @@ error_body(const struct status_row *row, const char *message)
 	    json_object_object_add(
 		o, "message", json_object_new_string(message)) != 0)
 		goto out;
-	text = strdup(json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (json != NULL)
+		text = strdup(json);
 out:
 	json_object_put(o);
 	return text;

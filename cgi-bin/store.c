@@ -32,9 +32,9 @@ static const char SQL_ACQUIRE[] =
 /*
  * The read-only first step on a fresh connection (sql/003_find.sql): a
  * new backend compiles the PL/pgSQL of chatkit_acquire_session on its
- * first call, milliseconds that every plain CGI request would pay even
- * when it only reuses a session. Same columns; outcome "miss" means: ask
- * chatkit_acquire_session.
+ * first call, which every plain CGI request would pay even when it only
+ * reuses a session (docs/performance.md). Same columns; outcome "miss"
+ * means: ask chatkit_acquire_session.
  */
 static const char SQL_FIND[] =
     "SELECT outcome, session_token, device_id, user_id, workflow_id,"
@@ -151,10 +151,10 @@ store_connect(struct store *st, bool *fresh, struct err *e)
 	}
 	/*
 	 * GSSAPI encryption is tried first by default, which sets up
-	 * Kerberos (krb5.conf, keytab and credential cache lookups: 0.4 M
-	 * instructions a connection) although a web server's CGI user has no
-	 * ticket. Who uses it says so: PGGSSENCMODE, gssencmode= in the URL
-	 * or in a service entry.
+	 * Kerberos (krb5.conf, keytab and credential cache lookups) on every
+	 * connection although a web server's CGI user has no ticket. Who
+	 * uses it says so: PGGSSENCMODE, gssencmode= in the URL or in a
+	 * service entry.
 	 */
 	if (!service && getenv("PGGSSENCMODE") == NULL) {
 		keys[n] = "gssencmode";
@@ -313,8 +313,8 @@ random_bytes(unsigned char *buf, size_t len)
 
 /*
  * Two random (version 4) UUIDs in text, from one getrandom(2) call: the
- * id and the token of a row this call may create. (libuuid made twelve
- * system calls for the two, seeding its fallback generator each time.)
+ * id and the token of a row this call may create. Not libuuid, which
+ * seeds its fallback generator with several system calls per UUID.
  */
 static bool
 random_uuids(char id[37], char token[37])
@@ -356,8 +356,8 @@ retryable(const PGresult *res)
 
 /*
  * On a kept connection (FastCGI), from its second request: parsing and
- * planning the call is a third of the server's work for a reuse
- * (pgbench: 15-17 k calls/s unnamed, 25-28 k prepared). A named statement
+ * planning the call is a large part of the server's work for a reuse
+ * (docs/performance.md). A named statement
  * is session state, which a transaction pooler (pgbouncer) would hand to
  * other clients or lose between transactions, so it is prepared only when
  * the backend is shown to be ours alone: the process id the server
@@ -415,24 +415,36 @@ acquire_call(struct store *st, const char *const *params)
 	    st->conn, SQL_ACQUIRE, 9, NULL, params, NULL, NULL, 0);
 }
 
-enum status
+/* The outcome column of a refusal, and what the log says of it. */
+static const struct {
+	const char *outcome;
+	enum store_result result;
+	const char *reason;
+} refusals[] = {
+    {"no_user", STORE_NO_USER, "user has no row in users"},
+    {"inactive", STORE_INACTIVE, "user is inactive"},
+    {"role_denied", STORE_ROLE_DENIED,
+	"user's role is not in CHATKIT_ALLOWED_ROLES"},
+};
+
+enum store_result
 store_acquire(struct store *st, const struct session_query *q,
-    struct session *s, char *msg, size_t msgsz, struct err *e)
+    struct session *s, struct err *e)
 {
 	const char *params[9];
 	char ttl[24], thr[24], roles[ROLES_TEXT_MAX], id[37], token[37];
 	PGresult *res = NULL;
 	const char *outcome;
-	enum status rc = ST_INTERNAL;
+	enum store_result rc = STORE_ERROR;
 	bool fresh;
+	size_t i;
 	int tries;
 
 	memset(s, 0, sizeof(*s));
-	msg[0] = '\0';
 	if (q->nroles > 0 &&
 	    !roles_literal(q->roles, q->nroles, roles, sizeof(roles))) {
 		err_set(e, "CHATKIT_ALLOWED_ROLES is too long");
-		return ST_INTERNAL;
+		return STORE_ERROR;
 	}
 	snprintf(ttl, sizeof(ttl), "%ld", q->ttl);
 	snprintf(thr, sizeof(thr), "%ld", q->threshold);
@@ -441,10 +453,10 @@ store_acquire(struct store *st, const struct session_query *q,
 		PQclear(res);
 		res = NULL;
 		if (!store_connect(st, &fresh, e))
-			return ST_UNAVAILABLE;
+			return STORE_UNAVAILABLE;
 		if (!random_uuids(id, token)) {
 			err_set(e, "getrandom failed: %s", strerror(errno));
-			return ST_INTERNAL;
+			return STORE_ERROR;
 		}
 		params[0] = q->user_id;
 		params[1] = q->device_id;
@@ -476,7 +488,7 @@ store_acquire(struct store *st, const struct session_query *q,
 			}
 			err_set(e, "database connection lost: %s",
 			    PQerrorMessage(st->conn));
-			rc = ST_UNAVAILABLE;
+			rc = STORE_UNAVAILABLE;
 			goto out;
 		}
 		if (res == NULL || !retryable(res)) {
@@ -497,25 +509,12 @@ store_acquire(struct store *st, const struct session_query *q,
 		goto out;
 	}
 	outcome = PQgetvalue(res, 0, 0);
-	if (strcmp(outcome, "no_user") == 0) {
-		snprintf(msg, msgsz, "User role not found");
-		err_set(e, "user has no row in users");
-		rc = ST_FORBIDDEN;
-		goto out;
-	}
-	if (strcmp(outcome, "inactive") == 0) {
-		snprintf(msg, msgsz, "User account is inactive");
-		err_set(e, "user is inactive");
-		rc = ST_FORBIDDEN;
-		goto out;
-	}
-	if (strcmp(outcome, "role_denied") == 0) {
-		snprintf(msg, msgsz, "User role not allowed");
-		err_set(e, "user's role is not in CHATKIT_ALLOWED_ROLES");
-		rc = ST_FORBIDDEN;
-		goto out;
-	}
-	snprintf(s->outcome, sizeof(s->outcome), "%s", outcome);
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (strcmp(outcome, refusals[i].outcome) == 0) {
+			err_set(e, "%s", refusals[i].reason);
+			rc = refusals[i].result;
+			goto out;
+		}
 	if ((s->token = field(res, 1, e)) == NULL ||
 	    (s->device_id = field(res, 2, e)) == NULL ||
 	    (s->user_id = field(res, 3, e)) == NULL ||
@@ -527,7 +526,7 @@ store_acquire(struct store *st, const struct session_query *q,
 		store_session_free(s);
 		goto out;
 	}
-	rc = ST_OK;
+	rc = STORE_OK;
 out:
 	PQclear(res);
 	return rc;

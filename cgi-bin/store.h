@@ -6,9 +6,19 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "response.h"
 
 struct store;
+
+/* What store_acquire found; response.c maps each to the client's answer. */
+enum store_result {
+	STORE_OK,	   /* *s filled */
+	STORE_NO_USER,	   /* the user has no row in users */
+	STORE_INACTIVE,	   /* the user's row says is_active = false */
+	STORE_ROLE_DENIED, /* the user's role is not an allowed one */
+	STORE_UNAVAILABLE, /* the server cannot be reached */
+	STORE_ERROR,	   /* anything else */
+	STORE__MAX
+};
 
 struct session_query {
 	const char *user_id;	 /* token's sub */
@@ -28,8 +38,7 @@ struct session {
 	char *workflow_id;
 	char *created_at; /* ISO-8601 UTC with ms */
 	char *expires_at;
-	char *metadata;	  /* JSON object text */
-	char outcome[16]; /* reused, refreshed or created */
+	char *metadata; /* JSON object text */
 };
 
 /* A store that connects on first use (url NULL: libpq's environment). */
@@ -37,12 +46,12 @@ struct store *store_new(const char *url);
 void store_free(struct store *);
 
 /*
- * Runs the decision for q in one statement (one transaction). ST_OK fills
- * *s (free with store_session_free); ST_FORBIDDEN puts the reason in msg;
- * ST_UNAVAILABLE when the server cannot be reached; ST_INTERNAL otherwise.
+ * Runs the decision for q in one statement (one transaction). STORE_OK
+ * fills *s (free with store_session_free either way); any other result
+ * puts the reason for the log in e.
  */
-enum status store_acquire(struct store *, const struct session_query *q,
-    struct session *s, char *msg, size_t msgsz, struct err *e);
+enum store_result store_acquire(struct store *, const struct session_query *q,
+    struct session *s, struct err *e);
 void store_session_free(struct session *);
 
 #endif

@@ -22,7 +22,6 @@
 
 #define HEADER_DEPTH_MAX 4
 #define PAYLOAD_DEPTH_MAX 16
-#define KID_MAX 256
 #define NUMERIC_DATE_MAX INT64_C(9007199254740991) /* 2^53 - 1 */
 /* Clerk's token categories (header cat, @clerk/backend 3.x): a session
  * token, or the neutral one; JWT templates, M2M and others are refused. */
@@ -375,7 +374,7 @@ token_verify(const char *token, const struct token_rules *rules,
 	const char *dot1, *dot2;
 	const struct key *key;
 	json_object *claims = NULL;
-	char kid[KID_MAX + 1];
+	char kid[KEYS_KID_MAX + 1];
 	size_t len;
 	int has_kid = 0;
 	enum token_result r;

@@ -71,7 +71,7 @@ struct token_cache *token_cache_new(void);
 void token_cache_clear(struct token_cache *);
 void token_cache_free(struct token_cache *);
 
-/* A sentence for the client, and a short code for RFC 6750. */
+/* A sentence for the client (and its RFC 6750 error_description). */
 const char *token_result_message(enum token_result);
 
 #endif

@@ -54,6 +54,13 @@ assert_stderr_names() {
 	refute_header Retry-After
 }
 
+@test "a configuration error is one line in the error log, with its reason" {
+	config_error CHATKIT_SESSION_TTL=abc
+	assert_equal "$(grep -c . <<<"$cgi_stderr")" 1
+	assert_regex "$cgi_stderr" \
+		'^chatkit-session: 500 configuration error: CHATKIT_SESSION_TTL="abc"'
+}
+
 @test "no verification key configured gets 500" {
 	config_error -u CLERK_JWT_KEY_FILE
 	assert_stderr_names CLERK_JWT_KEY
