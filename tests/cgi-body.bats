@@ -381,6 +381,13 @@ metadata_refused() { body_with_refused "{\"metadata\":{\"a\":1,$1}}"; }
 	assert_rows "$user" 0
 }
 
+@test "C1, bidi controls and invalid UTF-8 in a Content-Type reach the log escaped" {
+	session_call "$user" --body '{"deviceId":"d1"}' \
+		CONTENT_TYPE=$'text/x\xc2\x9b2J\xe2\x80\xae\xe2\x81\xa7\xff\xc0\xafz'
+	assert_error 415 'Unsupported Media Type'
+	assert_log_has 'Content-Type text/x\u009b2J\u202e\u2067\xff\xc0\xafz'
+}
+
 @test "a body sent as a form gets 415" {
 	session_call "$user" --body 'deviceId=d1' \
 		CONTENT_TYPE=application/x-www-form-urlencoded

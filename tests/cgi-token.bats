@@ -544,6 +544,35 @@ claims_refused() { is_refused "$(claims_with "$1")"; }
 	accepted "$(mint_token --payload "{\"s\\u0075b\"${c#\{\"sub\"}")"
 }
 
+# --- what a refused token puts in the log ---------------------------------
+
+@test "C1 and bidi controls in an unknown alg reach the log escaped" {
+	refused "$(mint_token --payload "$(claims "$user")" \
+		--header '{"alg":"x\u009b2J\u202ey\u2028","typ":"JWT","kid":"kid-main"}')"
+	assert_log_has 'token alg is "x\u009b2J\u202ey\u2028"'
+}
+
+@test "raw UTF-8 C1 and bidi controls in an unknown alg reach the log escaped" {
+	refused "$(mint_token --payload "$(claims "$user")" \
+		--header $'{"alg":"x\xc2\x85\xc2\x9f\xe2\x80\xaby","typ":"JWT","kid":"kid-main"}')"
+	assert_log_has 'token alg is "x\u0085\u009f\u202by"'
+}
+
+@test "bidi marks and isolates in an unknown kid reach the log escaped" {
+	refused "$(mint_token --payload "$(claims "$user")" \
+		--header '{"alg":"RS256","typ":"JWT","kid":"k\u2066\u2069\u200e\u200f\u061c\u202a"}')" \
+		-u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$JWKS_FILE"
+	assert_log_has 'no key for kid "k\u2066\u2069\u200e\u200f\u061c\u202a"'
+}
+
+@test "a non-ASCII letter in an unknown kid reaches the log as it is" {
+	refused "$(mint_token --payload "$(claims "$user")" \
+		--header '{"alg":"RS256","typ":"JWT","kid":"k\u00e9\u20ac"}')" \
+		-u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$JWKS_FILE"
+	[[ $cgi_stderr == *$'no key for kid "k\xc3\xa9\xe2\x82\xac"'* ]] ||
+		fail "stderr: $cgi_stderr"
+}
+
 # --- size -----------------------------------------------------------------
 
 @test "a token of exactly 8192 bytes is accepted" {
