@@ -375,3 +375,58 @@ request_body_free(struct body *b)
 	free(b->metadata);
 	b->metadata = NULL;
 }
+
+/*
+ * A DELETE body: a JSON object with exactly one of "deviceId" (the POST
+ * shape) or "all" (the value true); other keys are ignored. Anything else
+ * is ST_BAD_REQUEST with the reason in e. Fills *r (zeroed first).
+ */
+enum status
+request_parse_revoke(
+    const char *text, size_t len, struct revoke *r, struct err *e)
+{
+	json_object *root = NULL, *dev = NULL, *all = NULL;
+	enum status st = ST_BAD_REQUEST;
+	bool has_dev, has_all;
+
+	memset(r, 0, sizeof(*r));
+	if (len == 0) {
+		err_set(e, "DELETE without a body");
+		goto out;
+	}
+	/* Strict JSON, as for POST: no U+0000, no doubled member name. */
+	if ((root = json_parse_strict(text, len, BODY_DEPTH_MAX)) == NULL ||
+	    !json_object_is_type(root, json_type_object)) {
+		err_set(e, "DELETE body is not a strict JSON object");
+		goto out;
+	}
+	has_dev = json_object_object_get_ex(root, "deviceId", &dev);
+	has_all = json_object_object_get_ex(root, "all", &all);
+	if (has_dev == has_all) {
+		err_set(e, "DELETE body has %s of deviceId and all",
+		    has_dev ? "both" : "neither");
+		goto out;
+	}
+	if (has_all) {
+		if (!json_object_is_type(all, json_type_boolean) ||
+		    !json_object_get_boolean(all)) {
+			err_set(e, "DELETE body: all is not true");
+			goto out;
+		}
+		r->all = true;
+	} else {
+		if (!json_object_is_type(dev, json_type_string) ||
+		    !device_id_ok(json_object_get_string(dev),
+			(size_t)json_object_get_string_len(dev))) {
+			err_set(e, "deviceId is not 1..%d of [A-Za-z0-9._:-]",
+			    DEVICE_ID_MAX);
+			goto out;
+		}
+		memcpy(r->device_id, json_object_get_string(dev),
+		    (size_t)json_object_get_string_len(dev) + 1);
+	}
+	st = ST_OK;
+out:
+	json_object_put(root);
+	return st;
+}

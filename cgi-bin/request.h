@@ -82,4 +82,18 @@ enum status request_parse_body(
     const char *text, size_t len, struct body *b, struct err *e);
 void request_body_free(struct body *);
 
+/* What a DELETE asks to revoke. */
+struct revoke {
+	char device_id[DEVICE_ID_MAX + 1]; /* "" when all is true */
+	bool all;			   /* {"all": true} */
+};
+
+/*
+ * Checks a DELETE body: exactly one of {"deviceId": "..."} (the POST
+ * shape) or {"all": true}, other keys ignored; no body is an error too.
+ * Fills *r (zeroed first); ST_BAD_REQUEST with the reason in e otherwise.
+ */
+enum status request_parse_revoke(
+    const char *text, size_t len, struct revoke *r, struct err *e);
+
 #endif
