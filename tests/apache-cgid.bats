@@ -50,8 +50,8 @@ teardown() {
 	case_no_users_row
 }
 
-@test "apache mpm_event+mod_cgid: GET gets 405 with Allow: POST" {
-	case_get
+@test "apache mpm_event+mod_cgid: GET lists and DELETE revokes; PUT gets 405" {
+	case_manage
 }
 
 @test "apache mpm_event+mod_cgid: a body over 64 KiB gets 413" {

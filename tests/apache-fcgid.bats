@@ -55,8 +55,8 @@ teardown() {
 	case_no_users_row
 }
 
-@test "apache mod_fcgid: GET gets 405 with Allow: POST" {
-	case_get
+@test "apache mod_fcgid: GET lists and DELETE revokes; PUT gets 405" {
+	case_manage
 }
 
 @test "apache mod_fcgid: a body over 64 KiB gets 413" {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # cgi-concurrency.bats: many requests of one user at once end with exactly
-# one active session, and every request returns it.
+# one active session, and every request returns it; the device cap and
+# the creation rate hold under concurrent creates; --cleanup runs beside
+# requests.
 #
 # Each test starts 20 programs in the background, released together, each
 # bounded by cgi_call's timeout, and waits for all of them.
@@ -17,8 +19,9 @@ CGI_TIMEOUT=20
 FCGI_PROCESSES=4
 
 # burst N [cgi_call ARGS...]: N concurrent requests for $user with one
-# valid token. Sets $results to N lines "STATUS chatKitSessionId deviceId"
-# (sorted); each request's cgi_call log is in $BATS_TEST_TMPDIR/burst/I.log.
+# valid token; @I@ in an argument becomes the request's number (1..N).
+# Sets $results to N lines "STATUS chatKitSessionId deviceId" (sorted);
+# each request's cgi_call log is in $BATS_TEST_TMPDIR/burst/I.log.
 burst() {
 	local n=$1 i tok dir=$BATS_TEST_TMPDIR/burst
 	local -a pids=()
@@ -33,7 +36,7 @@ burst() {
 			while [[ ! -e $dir/go ]] && ((w++ < 500)); do
 				sleep 0.01
 			done
-			cgi_call --token "$tok" "$@" >"$dir/$i.log" 2>&1 || true
+			cgi_call --token "$tok" "${@//@I@/$i}" >"$dir/$i.log" 2>&1 || true
 			printf '%s %s %s\n' "$http_status" \
 				"$(jq -r .session.chatKitSessionId <<<"$http_body" 2>/dev/null)" \
 				"$(jq -r .session.deviceId <<<"$http_body" 2>/dev/null)" \
@@ -132,4 +135,49 @@ assert_distinct() {
 	assert_rows "$user" 1 "status = 'active' and device_id = 'device-a'"
 	assert_rows "$user" 1 "status = 'active' and device_id = 'device-b'"
 	assert_rows "$user" 2
+}
+
+@test "20 concurrent creates of new devices under a cap of 3 end with exactly 3 active sessions" {
+	cgi_env+=(CHATKIT_MAX_DEVICES=3 CHATKIT_CREATE_RATE=0)
+	burst 20 --body '{"deviceId":"cap-@I@"}'
+	assert_all_ok 20
+	assert_distinct 20
+	assert_rows "$user" 3 "status = 'active'"
+	assert_rows "$user" 17 "status = 'revoked'"
+	assert_rows "$user" 20
+}
+
+@test "20 concurrent creates under a rate of 5 give exactly 5 creates and 15 answers of 429" {
+	cgi_env+=(CHATKIT_CREATE_RATE=5)
+	burst 20 --body '{"deviceId":"rate-@I@"}'
+	assert 5 == "$(grep -c '^200 ' <<<"$results")" "requests answered 200"
+	assert 15 == "$(grep -c '^429 ' <<<"$results")" "requests answered 429"
+	assert 15 == "$(grep -l '^#   Retry-After: [1-9][0-9]*$' "$BATS_TEST_TMPDIR"/burst/*.log |
+		wc -l)" "answers with a Retry-After" 
+	assert_rows "$user" 5
+	assert_rows "$user" 5 "status = 'active'"
+}
+
+@test "--cleanup beside 20 concurrent requests deletes the old rows and every request succeeds" {
+	local out rc=0
+	pg_sql "insert into chatkit_sessions (id, clerk_user_id, device_id, workflow_id,
+			session_token, status, expires_at, last_activity_at, created_at, updated_at)
+		select gen_random_uuid(), :'u', 'old-' || g, 'wf_seed', gen_random_uuid()::text,
+			case when g % 2 = 0 then 'expired' else 'revoked' end,
+			now() - interval '39 days', now() - interval '40 days',
+			now() - interval '40 days', now() - interval '39 days'
+		  from generate_series(1, 3000) g" u="$user" >/dev/null
+	out=$BATS_TEST_TMPDIR/cleanup.out
+	timeout -k 5 120 env -i PATH=/usr/bin:/bin "${cgi_env[@]}" "$CGI" --cleanup \
+		>"$out" 2>&1 3>&- &
+	local pid=$!
+	burst 20 --body '{"deviceId":"busy-@I@"}'
+	wait "$pid" || rc=$?
+	printf '# --cleanup -> exit %s: %s\n' "$rc" "$(<"$out")"
+	assert 0 == "$rc" "--cleanup exit status"
+	assert_all_ok 20
+	assert 'cleanup: 0 marked expired, 1500 expired and 1500 revoked rows deleted' =~ "$(<"$out")" \
+		"--cleanup output"
+	assert_rows "$user" 0 "device_id like 'old-%'"
+	assert_rows "$user" 10 "status = 'active'"
 }

@@ -8,7 +8,7 @@ bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/session
 
-ACQUIRE_SIG='chatkit_acquire_session(text, text, text, integer, integer, jsonb, text[], uuid, uuid)'
+ACQUIRE_SIG='chatkit_acquire_session(text, text, text, integer, integer, jsonb, text[], uuid, uuid, integer, integer)'
 FIND_SIG='chatkit_find_session(text, text, integer, text[])'
 
 setup_file() {

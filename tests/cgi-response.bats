@@ -162,7 +162,7 @@ json_error() {
 }
 
 @test "a 405 answer is a JSON error" {
-	session_call "$user" -X GET
+	session_call "$user" -X PUT
 	json_error 405 'Method Not Allowed'
 }
 

@@ -107,10 +107,24 @@ new_user() {
 	assert_header WWW-Authenticate '^Bearer realm="chatkit"$'
 }
 
-@test "the shipped .htaccess: GET gets the program's 405 with Allow: POST" {
-	http_request -X GET /shipped/api/chatkit/session
+@test "the shipped .htaccess: PUT gets the program's 405 with Allow: GET, POST, DELETE" {
+	http_request -X PUT /shipped/api/chatkit/session
 	assert_error 405 'Method Not Allowed'
-	assert_header Allow '^POST$'
+	assert_header Allow '^GET, POST, DELETE$'
+}
+
+@test "the shipped .htaccess: GET and DELETE reach the program" {
+	local user tok
+	user=$(new_user)
+	tok=$(valid_token "$user")
+	http_post -t "$tok" -d '{"deviceId":"ht-1"}' /shipped/api/chatkit/session
+	assert_status 200
+	http_request -X GET -t "$tok" /shipped/api/chatkit/session
+	assert_status 200
+	assert_json '.sessions[0].deviceId' ht-1
+	http_request -X DELETE -t "$tok" -d '{"all":true}' /shipped/api/chatkit/session
+	assert_status 200
+	assert_json .revoked 1
 }
 
 @test "without CGIPassAuth the rewrite fallback passes the token" {

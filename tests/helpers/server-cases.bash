@@ -101,13 +101,26 @@ case_no_users_row() {
 		where clerk_user_id = :'id'" id="$user")" 0
 }
 
-case_get() {
+# GET lists and DELETE revokes through the server (its mapping passes
+# both methods, and DELETE's body); PUT gets 405.
+case_manage() {
 	local user tok
 	user=$(new_user)
 	tok=$(valid_token "$user")
+	http_post -t "$tok" -d '{"deviceId":"web-m"}'
+	assert_status 200
 	http_request -X GET -t "$tok"
+	assert_status 200
+	assert_header Cache-Control '^no-store$'
+	assert_json '[.sessions[].deviceId] | join(" ")' web-m
+	http_request -X DELETE -t "$tok" -d '{"deviceId":"web-m"}'
+	assert_status 200
+	assert_json .revoked 1
+	http_request -X GET -t "$tok"
+	assert_json '.sessions | length' 0
+	http_request -X PUT -t "$tok" -d '{}'
 	assert_error 405 'Method Not Allowed'
-	assert_header Allow '^POST$'
+	assert_header Allow '^GET, POST, DELETE$'
 }
 
 case_too_large() {

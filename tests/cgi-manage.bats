@@ -1,0 +1,776 @@
+#!/usr/bin/env bats
+# cgi-manage.bats: managing sessions on the same URL: GET lists the
+# caller's active sessions, DELETE revokes one device's or all, the device
+# cap (CHATKIT_MAX_DEVICES), the creation rate (CHATKIT_CREATE_RATE, 429
+# with Retry-After) and `--cleanup`. fcgi-manage.bats and
+# pgbouncer-manage.bats are links to this file: the same behaviours in
+# FastCGI mode and through pgbouncer in transaction pooling.
+
+bats_require_minimum_version 1.5.0
+
+load helpers/common
+load helpers/session
+load helpers/fixture
+
+# list [cgi_call ARGS...]: GET as $user.
+list() {
+	session_call "$user" -X GET "$@"
+}
+
+# revoke BODY [cgi_call ARGS...]: DELETE as $user with BODY.
+revoke() {
+	local body=$1
+	shift
+	session_call "$user" -X DELETE --body "$body" "$@"
+}
+
+# open DEVICE [cgi_call ARGS...]: a 200 POST for DEVICE as $user; sets
+# sid to its chatKitSessionId.
+open() {
+	local device=$1
+	shift
+	session_call "$user" --body "{\"deviceId\":\"$device\"}" "$@"
+	assert_status 200
+	sid=$(json_field .session.chatKitSessionId)
+}
+
+# statuses: "device:status" of each of $user's rows, oldest first.
+statuses() {
+	pg_sql "select string_agg(device_id || ':' || status, ' ' order by created_at, device_id)
+		  from chatkit_sessions where clerk_user_id = :'id'" id="$user"
+}
+
+# seed USER N STATUS CREATED EXPIRES UPDATED: N rows for USER, timestamps
+# as SQL expressions (e.g. "now() - interval '40 days'").
+seed() {
+	pg_sql "insert into chatkit_sessions (id, clerk_user_id, device_id,
+			workflow_id, session_token, status, expires_at,
+			last_activity_at, created_at, updated_at)
+		select gen_random_uuid(), :'u', 'seed-' || :'s' || '-' || g || '-' || gen_random_uuid(),
+			'wf_seed', gen_random_uuid()::text, :'s', $5, $4, $4, $6
+		  from generate_series(1, :n) g" u="$1" n="$2" s="$3" >/dev/null
+}
+
+# cleanup [NAME=VALUE...]: `$CGI --cleanup` with the test's settings (and
+# these) in a clean environment, through `run`, bounded in time.
+cleanup() {
+	local -a envargs=("${cgi_env[@]}" "$@")
+	run --separate-stderr timeout -k 5 120 env -i PATH=/usr/bin:/bin \
+		"${envargs[@]}" "$CGI" --cleanup
+	printf '# $ %s --cleanup -> exit %s\n' "${CGI##*/}" "$status"
+	printf '#   %s\n' "$output" "$stderr"
+}
+
+# clean_slate [NAME=VALUE...]: one --cleanup first (with the retention
+# the test will use), so what earlier tests of this file left in the
+# database is not counted by the test's own run.
+clean_slate() {
+	cleanup "$@"
+	assert_success
+}
+
+# --- GET -------------------------------------------------------------------
+
+@test "GET lists the caller's active sessions, newest first" {
+	open dev-a --body '{"deviceId":"dev-a","metadata":{"n":1}}'
+	open dev-b
+	list
+	assert_status 200
+	assert_header Cache-Control '^no-store$'
+	assert_header Content-Type '^application/json$'
+	assert_json '.sessions | length' 2
+	assert_json '[.sessions[].deviceId] | join(" ")' "dev-b dev-a"
+	assert_json '.sessions[1].metadata.n' 1
+	assert_json '.sessions[0].workflowId' "$CGI_WORKFLOW_ID"
+}
+
+@test "a listed session has deviceId, workflowId, the three times and metadata" {
+	open dev-a
+	list
+	assert_status 200
+	assert_json '.sessions[0] | keys_unsorted | join(",")' \
+		"deviceId,workflowId,createdAt,expiresAt,lastActivityAt,metadata"
+	assert "$ISO_MS_RE" =~ "$(json_field '.sessions[0].createdAt')" createdAt
+	assert "$ISO_MS_RE" =~ "$(json_field '.sessions[0].expiresAt')" expiresAt
+	assert "$ISO_MS_RE" =~ "$(json_field '.sessions[0].lastActivityAt')" lastActivityAt
+}
+
+@test "a list never carries the chatKitSessionId" {
+	open dev-a
+	list
+	assert_status 200
+	refute_contains "$sid" "$http_body" "GET body"
+	refute_contains chatKitSessionId "$http_body" "GET body"
+}
+
+@test "GET leaves out revoked, expired and other users' sessions" {
+	local other
+	open dev-live
+	open dev-revoked
+	open dev-expired
+	open dev-marked
+	pg_sql "update chatkit_sessions set status = 'revoked'
+		 where clerk_user_id = :'u' and device_id = 'dev-revoked';
+		update chatkit_sessions set expires_at = now() - interval '1 second'
+		 where clerk_user_id = :'u' and device_id = 'dev-expired';
+		update chatkit_sessions set status = 'expired'
+		 where clerk_user_id = :'u' and device_id = 'dev-marked'" u="$user"
+	other=$(unique_id other)
+	pg_add_user "$other"
+	session_call "$other" --body '{"deviceId":"dev-other"}'
+	assert_status 200
+	list
+	assert_status 200
+	assert_json '[.sessions[].deviceId] | join(" ")' dev-live
+}
+
+@test "GET of a user with no sessions is an empty list and creates none" {
+	list
+	assert_status 200
+	assert_json '.sessions | length' 0
+	assert_rows "$user" 0
+}
+
+@test "GET ignores a body it is sent" {
+	open dev-a
+	list --body '{"deviceId":"dev-other","all":true}'
+	assert_status 200
+	assert_json '[.sessions[].deviceId] | join(" ")' dev-a
+	assert_rows "$user" 1 "status = 'active'"
+}
+
+@test "GET without a token gets 401 with a challenge" {
+	cgi_call -X GET
+	assert_error 401 Unauthorized
+	assert_header WWW-Authenticate '^Bearer '
+	assert_header Cache-Control '^no-store$'
+}
+
+@test "GET with a token signed by another key gets 401" {
+	cgi_call -X GET --token "$(mint_token --payload "$(claims "$user")" --key "$OTHER_PRIV")"
+	assert_error 401 Unauthorized
+}
+
+@test "GET for a user without a users row gets 403 User role not found" {
+	user=$(unique_id stranger)
+	list
+	assert_error 403 Forbidden '^User role not found$'
+	assert_header Cache-Control '^no-store$'
+}
+
+@test "GET for an inactive user gets 403" {
+	open dev-a
+	pg_sql "update users set is_active = false where clerk_user_id = :'u'" u="$user"
+	list
+	assert_error 403 Forbidden
+	refute_contains dev-a "$http_body" "403 body"
+}
+
+@test "GET for a role left out of CHATKIT_ALLOWED_ROLES gets 403" {
+	list CHATKIT_ALLOWED_ROLES=admin
+	assert_error 403 Forbidden
+}
+
+# --- DELETE ----------------------------------------------------------------
+
+@test "DELETE with a deviceId revokes that device's session and answers revoked 1" {
+	open dev-a
+	open dev-b
+	revoke '{"deviceId":"dev-a"}'
+	assert_status 200
+	assert_header Cache-Control '^no-store$'
+	assert_json .revoked 1
+	assert "dev-a:revoked dev-b:active" == "$(statuses)" "rows after the DELETE"
+}
+
+@test "DELETE with all true revokes every active session of the caller" {
+	local other
+	open dev-a
+	open dev-b
+	open dev-c
+	other=$(unique_id other)
+	pg_add_user "$other"
+	session_call "$other" --body '{"deviceId":"dev-a"}'
+	assert_status 200
+	revoke '{"all":true}'
+	assert_status 200
+	assert_json .revoked 3
+	assert "dev-a:revoked dev-b:revoked dev-c:revoked" == "$(statuses)" "rows after the DELETE"
+	assert_rows "$other" 1 "status = 'active'"
+}
+
+@test "DELETE of a device with no active session answers revoked 0" {
+	open dev-a
+	revoke '{"deviceId":"dev-none"}'
+	assert_status 200
+	assert_json .revoked 0
+	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+}
+
+@test "a second DELETE of the same device answers revoked 0" {
+	open dev-a
+	revoke '{"deviceId":"dev-a"}'
+	assert_json .revoked 1
+	revoke '{"deviceId":"dev-a"}'
+	assert_status 200
+	assert_json .revoked 0
+}
+
+@test "DELETE all of a user with no sessions answers revoked 0" {
+	revoke '{"all":true}'
+	assert_status 200
+	assert_json .revoked 0
+}
+
+@test "DELETE leaves expired rows as they are" {
+	open dev-a
+	pg_sql "update chatkit_sessions set expires_at = now() - interval '1 second'
+		 where clerk_user_id = :'u'" u="$user"
+	revoke '{"all":true}'
+	assert_json .revoked 0
+	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+}
+
+@test "DELETE ignores unknown keys" {
+	open dev-a
+	revoke '{"deviceId":"dev-a","reason":"lost laptop","metadata":{"x":1}}'
+	assert_status 200
+	assert_json .revoked 1
+}
+
+@test "DELETE of a device revokes only the caller's session of that deviceId" {
+	local other
+	other=$(unique_id other)
+	pg_add_user "$other"
+	session_call "$other" --body '{"deviceId":"shared-name"}'
+	assert_status 200
+	open shared-name
+	revoke '{"deviceId":"shared-name"}'
+	assert_json .revoked 1
+	assert_rows "$other" 1 "status = 'active'"
+}
+
+# Each row: a DELETE body the program must refuse with 400, changing
+# nothing. One test walks them and names the row that fails.
+@test "DELETE bodies of the wrong shape get 400 and change nothing" {
+	local body long
+	long=$(printf 'x%.0s' $(seq 129))
+	open dev-a
+	while IFS= read -r body; do
+		[[ -n $body ]] || continue
+		body=${body//@LONG@/$long}
+		revoke "$body"
+		assert_error 400 'Bad Request' || die "body: $body"
+		assert_header Cache-Control '^no-store$'
+		assert "dev-a:active" == "$(statuses)" "rows after DELETE $body"
+	done <<-'EOF'
+		{}
+		{"all":false}
+		{"all":"true"}
+		{"all":1}
+		{"all":null}
+		{"all":[true]}
+		{"deviceId":"dev-a","all":true}
+		{"deviceId":"dev-a","all":false}
+		{"deviceId":""}
+		{"deviceId":"dev a"}
+		{"deviceId":"dev/a"}
+		{"deviceId":"@LONG@"}
+		{"deviceId":5}
+		{"deviceId":null}
+		{"deviceId":["dev-a"]}
+		{"unknown":true}
+		[]
+		"dev-a"
+		true
+		not json
+		{"deviceId":"dev-a"
+	EOF
+}
+
+@test "DELETE with no body gets 400 and changes nothing" {
+	open dev-a
+	session_call "$user" -X DELETE
+	assert_error 400 'Bad Request'
+	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+}
+
+@test "DELETE with an empty body and Content-Length 0 gets 400" {
+	open dev-a
+	session_call "$user" -X DELETE CONTENT_LENGTH=0 CONTENT_TYPE=application/json
+	assert_error 400 'Bad Request'
+	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+}
+
+@test "a 400 for a DELETE body says what shape is expected" {
+	revoke '{"all":false}'
+	assert_error 400 'Bad Request' 'deviceId.*all'
+}
+
+@test "DELETE with a deviceId of 128 characters is accepted" {
+	local long
+	long=$(printf 'y%.0s' $(seq 128))
+	open "$long"
+	revoke "{\"deviceId\":\"$long\"}"
+	assert_status 200
+	assert_json .revoked 1
+}
+
+@test "DELETE with a body that is not application/json gets 415" {
+	open dev-a
+	revoke '{"deviceId":"dev-a"}' CONTENT_TYPE=text/plain
+	assert_error 415 'Unsupported Media Type'
+	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+}
+
+@test "DELETE with a body over 64 KiB gets 413" {
+	revoke '{"all":true}' CONTENT_LENGTH=70000
+	assert_error 413 'Payload Too Large'
+}
+
+@test "DELETE without a token gets 401 and revokes nothing" {
+	open dev-a
+	cgi_call -X DELETE --body '{"all":true}'
+	assert_error 401 Unauthorized
+	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+}
+
+@test "DELETE for an inactive user gets 403 and revokes nothing" {
+	open dev-a
+	pg_sql "update users set is_active = false where clerk_user_id = :'u'" u="$user"
+	revoke '{"all":true}'
+	assert_error 403 Forbidden
+	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+}
+
+@test "DELETE for a user without a users row gets 403 User role not found" {
+	user=$(unique_id stranger)
+	revoke '{"all":true}'
+	assert_error 403 Forbidden '^User role not found$'
+}
+
+@test "DELETE for a role left out of CHATKIT_ALLOWED_ROLES gets 403 and revokes nothing" {
+	open dev-a
+	revoke '{"all":true}' CHATKIT_ALLOWED_ROLES=admin
+	assert_error 403 Forbidden
+	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+}
+
+# --- after a revoke --------------------------------------------------------
+
+@test "a POST after its device was revoked creates a new session" {
+	local old
+	open dev-a
+	old=$sid
+	revoke '{"deviceId":"dev-a"}'
+	assert_json .revoked 1
+	open dev-a
+	assert "$old" != "$sid" "chatKitSessionId after the revoke"
+	assert_rows "$user" 1 "status = 'active' and session_token = '$sid'"
+	assert_rows "$user" 1 "status = 'revoked' and session_token = '$old'"
+}
+
+@test "a POST without deviceId after revoking all creates a new session" {
+	local old
+	session_call "$user"
+	assert_status 200
+	old=$(json_field .session.chatKitSessionId)
+	revoke '{"all":true}'
+	session_call "$user"
+	assert_status 200
+	assert "$old" != "$(json_field .session.chatKitSessionId)" "chatKitSessionId after the revoke"
+	assert_rows "$user" 2
+}
+
+@test "a revoked session due for refresh is not refreshed" {
+	local old
+	open dev-a
+	old=$sid
+	pg_sql "update chatkit_sessions set expires_at = now() + interval '10 minutes'
+		 where clerk_user_id = :'u'" u="$user"
+	revoke '{"deviceId":"dev-a"}'
+	open dev-a
+	assert "$old" != "$sid" "chatKitSessionId"
+	assert_rows "$user" 1 "status = 'revoked' and session_token = '$old'
+		and expires_at < now() + interval '11 minutes'"
+	assert_rows "$user" 2
+}
+
+# --- methods ---------------------------------------------------------------
+
+@test "PUT, PATCH, HEAD and OPTIONS get 405 with Allow: GET, POST, DELETE" {
+	local m
+	open dev-a
+	for m in PUT PATCH HEAD OPTIONS; do
+		session_call "$user" -X "$m" --body '{"all":true}'
+		assert_error 405 'Method Not Allowed' || die "method $m"
+		assert_header Allow '^GET, POST, DELETE$'
+		assert_header Cache-Control '^no-store$'
+	done
+	assert "dev-a:active" == "$(statuses)" "rows after the refused methods"
+}
+
+@test "a lower-case delete gets 405" {
+	open dev-a
+	session_call "$user" -X delete --body '{"all":true}'
+	assert_error 405 'Method Not Allowed'
+	assert "dev-a:active" == "$(statuses)" "rows after the refused method"
+}
+
+# --- device cap ------------------------------------------------------------
+
+@test "with CHATKIT_MAX_DEVICES=3 a fourth device revokes the least recently active session" {
+	cgi_env+=(CHATKIT_MAX_DEVICES=3)
+	open dev-1
+	open dev-2
+	open dev-3
+	open dev-4
+	assert "dev-1:revoked dev-2:active dev-3:active dev-4:active" == "$(statuses)" "rows"
+	list
+	assert_json '.sessions | length' 3
+}
+
+@test "the cap goes by last activity: a refreshed session outlives newer untouched ones" {
+	cgi_env+=(CHATKIT_MAX_DEVICES=3)
+	open dev-1
+	open dev-2
+	open dev-3
+	# dev-1 is due for refresh; its refresh makes it the most recent.
+	pg_sql "update chatkit_sessions set expires_at = now() + interval '10 minutes'
+		 where clerk_user_id = :'u' and device_id = 'dev-1'" u="$user"
+	open dev-1
+	open dev-4
+	assert "dev-1:active dev-2:revoked dev-3:active dev-4:active" == "$(statuses)" "rows"
+}
+
+@test "reusing a device under the cap revokes nothing" {
+	cgi_env+=(CHATKIT_MAX_DEVICES=2)
+	open dev-1
+	open dev-2
+	open dev-1
+	open dev-2
+	assert "dev-1:active dev-2:active" == "$(statuses)" "rows"
+}
+
+@test "a user over the cap from before is brought down to it by the next create" {
+	seed "$user" 5 active "now() - interval '1 day'" "now() + interval '1 hour'" "now()"
+	cgi_env+=(CHATKIT_MAX_DEVICES=3 CHATKIT_CREATE_RATE=0)
+	open dev-new
+	assert_rows "$user" 3 "status = 'active'"
+	assert_rows "$user" 1 "status = 'active' and device_id = 'dev-new'"
+}
+
+@test "the device cap is 10 by default" {
+	local i
+	seed "$user" 10 active "now() - interval '2 hours'" "now() + interval '20 hours'" "now()"
+	open dev-11
+	assert_rows "$user" 10 "status = 'active'"
+	assert_rows "$user" 1 "status = 'revoked'"
+}
+
+@test "CHATKIT_MAX_DEVICES=0 sets no cap" {
+	seed "$user" 12 active "now() - interval '2 hours'" "now() + interval '20 hours'" "now()"
+	cgi_env+=(CHATKIT_MAX_DEVICES=0)
+	open dev-13
+	assert_rows "$user" 13 "status = 'active'"
+}
+
+@test "CHATKIT_MAX_DEVICES=1 keeps only the newest device" {
+	cgi_env+=(CHATKIT_MAX_DEVICES=1)
+	open dev-1
+	open dev-2
+	assert "dev-1:revoked dev-2:active" == "$(statuses)" "rows"
+}
+
+@test "a CHATKIT_MAX_DEVICES that is not a whole number gets 500 naming it" {
+	cgi_env+=(CHATKIT_MAX_DEVICES=ten)
+	session_call "$user"
+	assert_error 500 'Configuration Error' CHATKIT_MAX_DEVICES
+	assert_rows "$user" 0
+}
+
+@test "a negative CHATKIT_MAX_DEVICES gets 500 naming it" {
+	cgi_env+=(CHATKIT_MAX_DEVICES=-1)
+	list
+	assert_error 500 'Configuration Error' CHATKIT_MAX_DEVICES
+}
+
+# --- creation rate ---------------------------------------------------------
+
+@test "with CHATKIT_CREATE_RATE=2 the third create gets 429 with Retry-After and writes nothing" {
+	cgi_env+=(CHATKIT_CREATE_RATE=2)
+	open dev-1
+	open dev-2
+	session_call "$user" --body '{"deviceId":"dev-3"}'
+	assert_error 429 'Too Many Requests'
+	assert_header Retry-After '^[0-9]+$'
+	assert_header Cache-Control '^no-store$'
+	assert_near 3600 "$(header_value Retry-After)" 5 Retry-After
+	assert_rows "$user" 2
+}
+
+@test "Retry-After counts the seconds until the oldest create of the hour leaves it" {
+	cgi_env+=(CHATKIT_CREATE_RATE=2)
+	open dev-1
+	open dev-2
+	pg_sql "update chatkit_sessions set created_at = now() - interval '50 minutes'
+		 where clerk_user_id = :'u' and device_id = 'dev-1';
+		update chatkit_sessions set created_at = now() - interval '20 minutes'
+		 where clerk_user_id = :'u' and device_id = 'dev-2'" u="$user"
+	session_call "$user" --body '{"deviceId":"dev-3"}'
+	assert_error 429 'Too Many Requests'
+	assert_near 600 "$(header_value Retry-After)" 3 Retry-After
+}
+
+@test "a create is allowed again once the oldest create is an hour old" {
+	cgi_env+=(CHATKIT_CREATE_RATE=2)
+	open dev-1
+	open dev-2
+	pg_sql "update chatkit_sessions set created_at = now() - interval '61 minutes'
+		 where clerk_user_id = :'u' and device_id = 'dev-1'" u="$user"
+	open dev-3
+	assert_rows "$user" 3
+}
+
+@test "revoked sessions still count toward the creation rate" {
+	cgi_env+=(CHATKIT_CREATE_RATE=2)
+	open dev-1
+	open dev-2
+	revoke '{"all":true}'
+	assert_json .revoked 2
+	session_call "$user" --body '{"deviceId":"dev-3"}'
+	assert_error 429 'Too Many Requests'
+}
+
+@test "reuse and refresh are never rate limited" {
+	local first
+	cgi_env+=(CHATKIT_CREATE_RATE=1)
+	open dev-1
+	first=$sid
+	open dev-1
+	assert "$first" == "$sid" "reused chatKitSessionId"
+	pg_sql "update chatkit_sessions set expires_at = now() + interval '10 minutes'
+		 where clerk_user_id = :'u'" u="$user"
+	open dev-1
+	assert "$first" != "$sid" "refreshed chatKitSessionId"
+	assert_rows "$user" 1
+	session_call "$user" --body '{"deviceId":"dev-2"}'
+	assert_status 429
+}
+
+@test "GET and DELETE are never rate limited" {
+	cgi_env+=(CHATKIT_CREATE_RATE=1)
+	open dev-1
+	list
+	assert_status 200
+	revoke '{"all":true}'
+	assert_status 200
+}
+
+@test "the creation rate is 30 an hour by default" {
+	seed "$user" 29 revoked "now() - interval '30 minutes'" "now() + interval '1 hour'" "now()"
+	open dev-30
+	session_call "$user" --body '{"deviceId":"dev-31"}'
+	assert_error 429 'Too Many Requests'
+	assert_near 1800 "$(header_value Retry-After)" 5 Retry-After
+}
+
+@test "CHATKIT_CREATE_RATE=0 sets no limit" {
+	seed "$user" 40 revoked "now() - interval '10 minutes'" "now() + interval '1 hour'" "now()"
+	cgi_env+=(CHATKIT_CREATE_RATE=0)
+	open dev-41
+	assert_rows "$user" 41
+}
+
+@test "the creation rate is per user" {
+	local other
+	cgi_env+=(CHATKIT_CREATE_RATE=1)
+	open dev-1
+	other=$(unique_id other)
+	pg_add_user "$other"
+	session_call "$other" --body '{"deviceId":"dev-1"}'
+	assert_status 200
+}
+
+@test "a user refused by the user checks gets 403, not 429" {
+	cgi_env+=(CHATKIT_CREATE_RATE=1)
+	open dev-1
+	pg_sql "update users set is_active = false where clerk_user_id = :'u'" u="$user"
+	session_call "$user" --body '{"deviceId":"dev-2"}'
+	assert_error 403 Forbidden
+}
+
+@test "a CHATKIT_CREATE_RATE that is not a whole number gets 500 naming it" {
+	cgi_env+=(CHATKIT_CREATE_RATE=1.5)
+	session_call "$user"
+	assert_error 500 'Configuration Error' CHATKIT_CREATE_RATE
+	assert_rows "$user" 0
+}
+
+# --- --cleanup -------------------------------------------------------------
+
+@test "--cleanup marks expired sessions and deletes expired and revoked rows older than 30 days" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	clean_slate
+	seed "$user" 3 active "now() - interval '2 days'" "now() - interval '1 day'" "now() - interval '1 day'"
+	seed "$user" 4 expired "now() - interval '40 days'" "now() - interval '39 days'" "now() - interval '39 days'"
+	seed "$user" 2 expired "now() - interval '20 days'" "now() - interval '19 days'" "now() - interval '19 days'"
+	seed "$user" 5 revoked "now() - interval '40 days'" "now() + interval '1 day'" "now() - interval '31 days'"
+	seed "$user" 1 revoked "now() - interval '40 days'" "now() - interval '39 days'" "now() - interval '29 days'"
+	seed "$user" 6 active "now() - interval '1 hour'" "now() + interval '1 hour'" "now()"
+	cleanup
+	assert_success
+	assert_output 'cleanup: 3 marked expired, 4 expired and 5 revoked rows deleted (older than 30 days)'
+	assert_rows "$user" 6 "status = 'active'"
+	assert_rows "$user" 5 "status = 'expired'"
+	assert_rows "$user" 1 "status = 'revoked'"
+}
+
+@test "--cleanup honours CHATKIT_RETENTION_DAYS" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	clean_slate CHATKIT_RETENTION_DAYS=1
+	seed "$user" 2 expired "now() - interval '5 days'" "now() - interval '3 days'" "now() - interval '3 days'"
+	seed "$user" 3 revoked "now() - interval '5 days'" "now() + interval '1 day'" "now() - interval '2 days'"
+	seed "$user" 1 revoked "now() - interval '5 days'" "now() + interval '1 day'" "now() - interval '12 hours'"
+	cleanup CHATKIT_RETENTION_DAYS=1
+	assert_success
+	assert_output 'cleanup: 0 marked expired, 2 expired and 3 revoked rows deleted (older than 1 day)'
+	assert_rows "$user" 1
+}
+
+@test "--cleanup deletes more rows than one batch holds" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	clean_slate
+	seed "$user" 2500 expired "now() - interval '40 days'" "now() - interval '39 days'" "now() - interval '39 days'"
+	seed "$user" 1200 active "now() - interval '40 days'" "now() - interval '39 days'" "now() - interval '39 days'"
+	cleanup
+	assert_success
+	assert_output 'cleanup: 1200 marked expired, 3700 expired and 0 revoked rows deleted (older than 30 days)'
+	assert_rows "$user" 0
+}
+
+@test "--cleanup a second time finds nothing to do" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	seed "$user" 2 revoked "now() - interval '40 days'" "now() + interval '1 day'" "now() - interval '31 days'"
+	cleanup
+	assert_success
+	cleanup
+	assert_success
+	assert_output 'cleanup: 0 marked expired, 0 expired and 0 revoked rows deleted (older than 30 days)'
+}
+
+@test "--cleanup needs neither a workflow id nor a verification key" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	seed "$user" 1 active "now() - interval '2 days'" "now() - interval '1 day'" "now() - interval '1 day'"
+	cgi_env=("CHATKIT_CONFIG=$BATS_FILE_TMPDIR/chatkit-empty.conf"
+		"CHATKIT_DATABASE_URL=$CHATKIT_DATABASE_URL")
+	cleanup
+	assert_success
+	assert_output --regexp '^cleanup: [1-9][0-9]* marked expired'
+	assert_rows "$user" 1 "status = 'expired'"
+}
+
+@test "--cleanup reads CHATKIT_RETENTION_DAYS from the CHATKIT_CONFIG file" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	clean_slate CHATKIT_RETENTION_DAYS=7
+	local conf=$BATS_TEST_TMPDIR/chatkit.conf
+	printf 'CHATKIT_RETENTION_DAYS=7\n' >"$conf"
+	seed "$user" 1 revoked "now() - interval '9 days'" "now() + interval '1 day'" "now() - interval '8 days'"
+	cleanup CHATKIT_CONFIG="$conf"
+	assert_success
+	assert_output 'cleanup: 0 marked expired, 0 expired and 1 revoked rows deleted (older than 7 days)'
+}
+
+@test "--cleanup with a CHATKIT_RETENTION_DAYS of 0 fails and deletes nothing" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	seed "$user" 1 revoked "now() - interval '40 days'" "now() + interval '1 day'" "now() - interval '31 days'"
+	cleanup CHATKIT_RETENTION_DAYS=0
+	assert_failure
+	assert "CHATKIT_RETENTION_DAYS" =~ "$stderr" "stderr"
+	assert_rows "$user" 1
+}
+
+@test "--cleanup with the database unreachable fails with a reason on stderr" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	cleanup CHATKIT_DATABASE_URL="$(pg_dead_url)"
+	assert_failure
+	assert "database" =~ "$stderr" "stderr"
+}
+
+@test "--cleanup as a CGI argument (a query string without =) is not run" {
+	skip_in_fastcgi "arguments reach a CGI process only"
+	local rc=0 out
+	seed "$user" 2 revoked "now() - interval '40 days'" "now() + interval '1 day'" "now() - interval '31 days'"
+	out=$(timeout -k 5 30 env -i "${cgi_env[@]}" GATEWAY_INTERFACE=CGI/1.1 \
+		REQUEST_METHOD=GET QUERY_STRING=--cleanup "$CGI" --cleanup </dev/null) || rc=$?
+	printf '# exit %s:\n%s\n' "$rc" "$out" | sed 's/^/#   /'
+	assert 0 == "$rc" "exit status"
+	assert '^Status: 401 ' =~ "$out" "the answer to a request without a token"
+	assert_rows "$user" 2
+}
+
+@test "an unknown option fails with a usage line" {
+	skip_in_fastcgi "options are for commands, not requests"
+	run --separate-stderr timeout 10 env -i "$CGI" --frobnicate
+	assert_failure
+	assert "usage" =~ "$stderr" "stderr"
+}
+
+# fill_cleanup FILE: the shipped cleanup/FILE.in (or FILE) with this
+# build's program and the test's settings directory, as make install
+# fills it; prints the path of the copy.
+fill_cleanup() {
+	local in=$TOP_SRCDIR/cleanup/$1.in out=$BATS_TEST_TMPDIR/$1
+	[[ -e $in ]] || in=$TOP_SRCDIR/cleanup/$1
+	sed -e "s|@CGIDIR@|${CGI%/*}|g" -e "s|@SYSCONFDIR@|$BATS_TEST_TMPDIR|g" \
+		"$in" >"$out" || die "cannot fill $in" || return
+	printf '%s\n' "$out"
+}
+
+@test "the shipped cron line runs --cleanup with the settings file" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	local cron line
+	seed "$user" 2 revoked "now() - interval '40 days'" "now() + interval '1 day'" "now() - interval '31 days'"
+	printf 'CHATKIT_DATABASE_URL=%s\n' "$CHATKIT_DATABASE_URL" \
+		>"$BATS_TEST_TMPDIR/chatkit-session.conf"
+	cron=$(fill_cleanup chatkit-session-cleanup.cron)
+	line=$(grep -v '^#' "$cron" | grep .)
+	assert 1 == "$(wc -l <<<"$line")" "one cron line"
+	assert '^[0-9]+ [0-9]+ \* \* \* www-data ' =~ "$line" "schedule and user"
+	# The command is what follows the five time fields and the user.
+	run timeout -k 5 60 env -i PATH=/usr/bin:/bin sh -c "$(cut -d' ' -f7- <<<"$line")"
+	assert_success
+	assert_output ''
+	assert_rows "$user" 0
+}
+
+@test "the shipped systemd service runs --cleanup with the settings file" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	clean_slate
+	local svc envline exec
+	seed "$user" 2 revoked "now() - interval '40 days'" "now() + interval '1 day'" "now() - interval '31 days'"
+	printf 'CHATKIT_DATABASE_URL=%s\n' "$CHATKIT_DATABASE_URL" \
+		>"$BATS_TEST_TMPDIR/chatkit-session.conf"
+	svc=$(fill_cleanup chatkit-session-cleanup.service)
+	assert 'Type=oneshot' =~ "$(<"$svc")" "service type"
+	envline=$(sed -n 's/^Environment=//p' "$svc")
+	exec=$(sed -n 's/^ExecStart=//p' "$svc")
+	assert "${CGI%/*}/chatkit-session.cgi --cleanup" == "$exec" ExecStart
+	run timeout -k 5 60 env -i PATH=/usr/bin:/bin "$envline" $exec
+	assert_success
+	assert_output 'cleanup: 0 marked expired, 0 expired and 2 revoked rows deleted (older than 30 days)'
+	assert_rows "$user" 0
+}
+
+@test "the shipped systemd timer starts the service once a day" {
+	skip_in_fastcgi "--cleanup is a command, not a request"
+	local timer
+	timer=$(fill_cleanup chatkit-session-cleanup.timer)
+	assert 'OnCalendar=daily' =~ "$(<"$timer")" "OnCalendar"
+	assert 'WantedBy=timers.target' =~ "$(<"$timer")" "WantedBy"
+	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
+	# The pair side by side, as installed: the timer names the service.
+	run timeout 30 systemd-analyze verify --man=no \
+		"$(fill_cleanup chatkit-session-cleanup.service)" "$timer"
+	assert_success
+}
