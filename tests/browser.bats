@@ -122,6 +122,51 @@ server_says() {
 	assert_that "$(r .requests)" == 1 "requests sent"
 }
 
+# statuses USER: "device:status" of each of USER's rows, oldest first.
+statuses() {
+	pg_sql "select string_agg(device_id || ':' || status, ' ' order by created_at, device_id)
+		  from chatkit_sessions where clerk_user_id = :'u'" u="$1"
+}
+
+@test "the demo page lists the user's devices, marks this one, and revokes another with its button" {
+	local user tok
+	user=$(new_user)
+	tok=$(valid_token "$user")
+	http_post -t "$tok" -d '{"deviceId":"phone-1"}' >/dev/null
+	assert_status 200
+	browser demo devices TOKEN="$tok" QUERY='?deviceId=laptop-1' ${SCREENSHOT:+SCREENSHOT="$SCREENSHOT"}
+
+	assert 1 == "$(r .heading)" "'Your devices' heading"
+	assert "laptop-1 phone-1" == "$(r '[.before[].device] | join(" ")')" "rows before, newest first"
+	assert "true false" == "$(r '[.before[].current] | map(tostring) | join(" ")')" "this device marked"
+	assert '\(this device\)' =~ "$(r '.before[0].text')" "mark on the current row"
+	assert laptop-1 == "$(r '[.after[].device] | join(" ")')" "rows after the revoke"
+	assert "Revoked the session of phone-1." == "$(r .devicesStatus)" "status under the list"
+	assert true == "$(r .sessionShown)" "this device's session still shown"
+	assert "phone-1:revoked laptop-1:active" == "$(statuses "$user")" "rows in the database"
+	assert "POST GET DELETE GET" == "$(r '.methods | join(" ")')" "requests the page sent"
+}
+
+@test "a revoke from a second tab makes the first tab's next request create a new session" {
+	local user tok
+	user=$(new_user)
+	tok=$(valid_token "$user")
+	browser demo secondTab TOKEN="$tok" QUERY='?deviceId=tab-1' QUERY2='?deviceId=tab-2'
+
+	assert "$(r .first)" == "$(r .stillShown)" "first tab's shown id before it asks again"
+	assert "$(r .first)" != "$(r .second)" "first tab's id after it asked again"
+	assert "tab-2 tab-1" == "$(r '[.rows2[].device] | join(" ")')" "second tab's list"
+	assert "true false" == "$(r '[.rows2[].current] | map(tostring) | join(" ")')" "second tab marks tab-2"
+	assert "Revoked the session of tab-1." == "$(r .tab2Status)" "second tab's status"
+	assert "A new session was created." == "$(r .status)" "first tab's status"
+	assert "tab-1 tab-2" == "$(r '[.rows1[].device] | join(" ")')" "first tab's list after"
+	run -0 pg_sql "select status from chatkit_sessions where session_token = :'t'" t="$(r .first)"
+	assert revoked == "$output" "first session in the database"
+	assert "$(r .second)" == "$(pg_sql "select session_token from chatkit_sessions
+		where clerk_user_id = :'u' and device_id = 'tab-1' and status = 'active'" u="$user")" \
+		"new session in the database"
+}
+
 @test "the demo page shows the server's message when the token is refused" {
 	local user tok
 	user=$(new_user)
@@ -271,6 +316,36 @@ server_says() {
 	assert_that "$(r .closedFocus)" == 7 "focus after close()"
 }
 
+@test "list, revoke and revokeAll send GET and DELETE and resolve to the server's answers" {
+	local user tok bad
+	user=$(new_user)
+	tok=$(valid_token "$user")
+	bad=$(mint_token --payload "$(claims "$user")" --key "$OTHER_PRIV")
+	browser module manage TOKEN="$tok" BAD_TOKEN="$bad"
+
+	assert 3 == "$(r '.ids | unique | length')" "three distinct sessions"
+	assert "dev-m2 dev-m1" == "$(r '[.listed[].deviceId] | join(" ")')" "list(), newest first"
+	assert false == "$(r '[.listed[] | has("chatKitSessionId")] | any')" "no chatKitSessionId in a list"
+	assert "Bearer $tok" == "$(r .getAuthorization)" "GET Authorization"
+	assert null == "$(r .getBody)" "GET sends no body"
+	assert "Bearer $tok" == "$(r .deleteAuthorization)" "DELETE Authorization"
+	assert application/json == "$(r .deleteType)" "DELETE Content-Type"
+	assert '{"deviceId":"dev-m2"}' == "$(r '.deleteBodies[0]')" "revoke() body"
+	assert '{"all":true}' == "$(r '.deleteBodies[3]')" "revokeAll() body"
+	assert "1 true" == "$(r '"\(.revokedOther) \(.keptAfterOther)"')" "revoke of another device keeps ours"
+	assert dev-m1 == "$(r '.listedAfter | join(" ")')" "list after it"
+	assert "1 true" == "$(r '"\(.revokedOwn) \(.droppedOwn)"')" "revoke of our own device drops it"
+	assert none == "$(r '.states[0]')" "subscribers told"
+	assert 0 == "$(r .revokedNone)" "revoke of a device with no session"
+	assert "1 true 0" == "$(r '"\(.revokedAll) \(.droppedAll) \(.afterAll)"')" "revokeAll()"
+	assert "400 Bad Request true" == "$(r '"\(.badShape.status) \(.badShape.error) \(.badShape.isChatKitSessionError)"')" "bad deviceId"
+	assert "401 Unauthorized true" == "$(r '"\(.refusedList.status) \(.refusedList.error) \(.refusedList.isChatKitSessionError)"')" "list() refused"
+	assert "401 Unauthorized" == "$(r '"\(.refusedRevoke.status) \(.refusedRevoke.error)"')" "revokeAll() refused"
+	assert 401 == "$(r .noToken.status)" "revokeAll without a token"
+	assert true == "$(r .clientErrorUntouched)" "client.error left alone"
+	assert "dev-m1:revoked dev-m2:revoked dev-m1:revoked" == "$(statuses "$user")" "rows in the database"
+}
+
 @test "the React hook gives session, loading, error and createSession" {
 	local user tok bad
 	user=$(new_user)
@@ -286,4 +361,18 @@ server_says() {
 	assert_that "$(r .failed)" =~ '^idle\|[^|]+\|401 ' "state after a refused createSession (session kept, error set)"
 	assert_that "$(r .createdOnError)" == null "createSession resolves to null on failure"
 	assert_that "$(r '.seen | any(startswith("loading|"))')" == true "loading was seen"
+}
+
+@test "the React hook exposes list, revoke and revokeAll" {
+	local user tok bad
+	user=$(new_user)
+	tok=$(valid_token "$user")
+	bad=$(mint_token --payload "$(claims "$user")" --key "$OTHER_PRIV")
+	browser module react TOKEN="$tok" BAD_TOKEN="$bad"
+
+	assert dev-react == "$(r '.hookList | join(" ")')" "list()"
+	assert 1 == "$(r .hookRevoked)" "revoke('dev-react')"
+	assert '^idle\|\|' =~ "$(r .afterRevoke)" "hook state after revoking its own device"
+	assert 0 == "$(r .hookRevokedAll)" "revokeAll() with nothing left"
+	assert "dev-react:revoked" == "$(statuses "$user")" "rows in the database"
 }

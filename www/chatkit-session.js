@@ -50,12 +50,30 @@
 //   client.subscribe(fn)  fn(state) on every change; returns unsubscribe.
 //   client.close()        stop the timer and the focus listeners. A later
 //                         getSession(), refresh() or check() starts again.
+//   client.list()         Promise<array>: the user's active sessions, newest
+//                         first (GET): { deviceId, workflowId, createdAt,
+//                         expiresAt, lastActivityAt, metadata } each, never
+//                         a chatKitSessionId.
+//   client.revoke(deviceId)  Promise<number>: ends that device's session
+//                         (DELETE {"deviceId"}); resolves to how many were
+//                         revoked (0 or 1).
+//   client.revokeAll()    Promise<number>: ends every session of the user
+//                         (DELETE {"all": true}).
+//                         When a revoke ends the kept session (its device,
+//                         or all), the client drops it: state.session is
+//                         null and the next getSession() asks for a new one.
+//                         These three reject with a ChatKitSessionError and
+//                         leave client.error alone.
 //
 //   A session is the server's object as it sent it: { chatKitSessionId,
 //   deviceId, userId, workflowId, createdAt, expiresAt, metadata, ... }.
 //
 // requestChatKitSession({ endpoint, token, deviceId, metadata, timeout,
 //     fetch }) -> Promise<session>: one request, nothing kept.
+// listChatKitSessions({ endpoint, token, timeout, fetch }) -> Promise<array>
+// revokeChatKitSession({ endpoint, token, deviceId, timeout, fetch }) and
+// revokeAllChatKitSessions({ endpoint, token, timeout, fetch })
+//     -> Promise<number>: the same three calls, nothing kept.
 //
 // ChatKitSessionError extends Error: every failure rejects with one.
 //     status       HTTP status, or 0 when no answer came
@@ -69,13 +87,14 @@
 // makeUseChatKitSession(React) -> useChatKitSession(options): a React hook
 // made from the page's own React, so React is never bundled here.
 //     const useChatKitSession = makeUseChatKitSession(window.React);
-//     const { session, loading, error, createSession } =
-//         useChatKitSession({ getToken, refreshThreshold: 3600 });
+//     const { session, loading, error, createSession, list, revoke,
+//         revokeAll } = useChatKitSession({ getToken, refreshThreshold: 3600 });
 //   session        the session or null
 //   loading        true while a request runs
 //   error          a ChatKitSessionError or null (show error.message)
 //   createSession(deviceId?, metadata?)  asks the endpoint; resolves to
 //                  the session, or to null when it failed (see error)
+//   list(), revoke(deviceId), revokeAll()  the client's calls above
 //   options as for createChatKitSession, plus auto: true to ask on mount.
 //
 // docs/browser.md has the longer description and examples.
@@ -110,12 +129,13 @@ export class ChatKitSessionError extends Error {
 
 // Messages for answers that carry no JSON error of their own (a proxy's
 // HTML page, a wrong endpoint URL).
-function statusWords(status, statusText, url) {
+function statusWords(status, statusText, url, method) {
 	switch (status) {
 	case 401: return 'The server did not accept the sign-in.';
 	case 403: return 'The server refused the request.';
+	case 429: return 'Too many new sessions for now; try again later (HTTP 429).';
 	case 404: return `Nothing answers at ${url} (HTTP 404); check the endpoint address.`;
-	case 405: return `${url} does not take POST requests (HTTP 405); check the endpoint address.`;
+	case 405: return `${url} does not take ${method} requests (HTTP 405); check the endpoint address.`;
 	case 502:
 	case 504: return `The web server could not reach the session program (HTTP ${status}).`;
 	case 503: return 'The service is unavailable for a moment (HTTP 503).';
@@ -145,20 +165,14 @@ function isSession(s) {
 	    typeof s.expiresAt === 'string' && !Number.isNaN(Date.parse(s.expiresAt));
 }
 
-// One POST. Resolves to { session, serverDate } (serverDate: ms from the
-// Date header, or NaN); rejects with a ChatKitSessionError.
-async function post({ endpoint = DEFAULT_ENDPOINT, token, deviceId, metadata,
+// One request: method, a body object (null: none). Resolves to { json,
+// res } for a 2xx answer; rejects with a ChatKitSessionError.
+async function call(method, body, { endpoint = DEFAULT_ENDPOINT, token,
     timeout = DEFAULT_TIMEOUT, fetch: fetchFn }) {
 	const doFetch = fetchFn || globalThis.fetch;
-	const body = {};
-	if (deviceId !== undefined && deviceId !== null)
-		body.deviceId = deviceId;
-	if (metadata !== undefined && metadata !== null)
-		body.metadata = metadata;
-	const headers = {
-		'Content-Type': 'application/json',
-		Accept: 'application/json',
-	};
+	const headers = { Accept: 'application/json' };
+	if (body !== null)
+		headers['Content-Type'] = 'application/json';
 	if (token)
 		headers.Authorization = `Bearer ${token}`;
 
@@ -172,9 +186,9 @@ async function post({ endpoint = DEFAULT_ENDPOINT, token, deviceId, metadata,
 	let res, text;
 	try {
 		res = await doFetch(endpoint, {
-			method: 'POST',
+			method,
 			headers,
-			body: JSON.stringify(body),
+			body: body === null ? undefined : JSON.stringify(body),
 			credentials: 'same-origin',
 			cache: 'no-store',
 			signal: abort ? abort.signal : undefined,
@@ -203,19 +217,59 @@ async function post({ endpoint = DEFAULT_ENDPOINT, token, deviceId, metadata,
 		const ra = parseRetryAfter(res.headers.get('Retry-After'), Date.now());
 		const hasShape = json !== null && typeof json === 'object';
 		const message = hasShape && typeof json.message === 'string' && json.message !== ''
-		    ? json.message : statusWords(res.status, res.statusText, endpoint);
+		    ? json.message : statusWords(res.status, res.statusText, endpoint, method);
 		const error = hasShape && typeof json.error === 'string' && json.error !== ''
 		    ? json.error : (res.statusText || `HTTP ${res.status}`);
 		throw new ChatKitSessionError(message, { status: res.status, error, retryAfter: ra });
 	}
+	return { json, res };
+}
+
+function badResponse(res, what) {
+	return new ChatKitSessionError(`The server answered, but not with ${what}.`,
+	    { status: res.status, error: 'Bad Response' });
+}
+
+// One POST. Resolves to { session, serverDate } (serverDate: ms from the
+// Date header, or NaN); rejects with a ChatKitSessionError.
+async function post(options) {
+	const body = {};
+	if (options.deviceId !== undefined && options.deviceId !== null)
+		body.deviceId = options.deviceId;
+	if (options.metadata !== undefined && options.metadata !== null)
+		body.metadata = options.metadata;
+	const { json, res } = await call('POST', body, options);
 	if (json === null || typeof json !== 'object' || !isSession(json.session))
-		throw new ChatKitSessionError('The server answered, but not with a session.',
-		    { status: res.status, error: 'Bad Response' });
+		throw badResponse(res, 'a session');
 	return { session: json.session, serverDate: Date.parse(res.headers.get('Date') || '') };
 }
 
 export async function requestChatKitSession(options = {}) {
 	return (await post(options)).session;
+}
+
+export async function listChatKitSessions(options = {}) {
+	const { json, res } = await call('GET', null, options);
+	if (json === null || typeof json !== 'object' || !Array.isArray(json.sessions))
+		throw badResponse(res, 'a list of sessions');
+	return json.sessions;
+}
+
+// DELETE with body; resolves to the server's count of revoked sessions.
+async function revokeCall(body, options) {
+	const { json, res } = await call('DELETE', body, options);
+	if (json === null || typeof json !== 'object' || !Number.isInteger(json.revoked))
+		throw badResponse(res, 'a count of revoked sessions');
+	return json.revoked;
+}
+
+// The server checks deviceId's shape (400 with its message when wrong).
+export async function revokeChatKitSession(options = {}) {
+	return revokeCall({ deviceId: options.deviceId }, options);
+}
+
+export async function revokeAllChatKitSessions(options = {}) {
+	return revokeCall({ all: true }, options);
 }
 
 async function callGetToken(getToken) {
@@ -430,6 +484,40 @@ class ChatKitSessionClient {
 		}
 	}
 
+	// GET and DELETE with the client's token and options; errors reject
+	// and leave state.error alone (it is about the kept session).
+	async _withToken(fn) {
+		const token = await callGetToken(this._opts.getToken);
+		return fn({ ...this._opts, token });
+	}
+
+	list() {
+		return this._withToken((o) => listChatKitSessions(o));
+	}
+
+	async revoke(deviceId) {
+		const n = await this._withToken((o) => revokeChatKitSession({ ...o, deviceId }));
+		if (this._state.session && this._state.session.deviceId === deviceId)
+			this._forget();
+		return n;
+	}
+
+	async revokeAll() {
+		const n = await this._withToken((o) => revokeAllChatKitSessions(o));
+		this._forget();
+		return n;
+	}
+
+	// The kept session was revoked: drop it, so the next getSession() asks
+	// for a new one. A request under way is left to finish (its answer is
+	// a session the server handed out after the revoke).
+	_forget() {
+		if (this._inflight !== null || !this._state.session)
+			return;
+		this._clearTimer();
+		this._set({ session: null });
+	}
+
 	close() {
 		this._clearTimer();
 		if (!this._listening)
@@ -499,11 +587,18 @@ export function makeUseChatKitSession(React, defaults = {}) {
 			return client.refresh().catch(() => null);
 		}, [client]);
 
+		const list = useCallback(() => client.list(), [client]);
+		const revoke = useCallback((deviceIdArg) => client.revoke(deviceIdArg), [client]);
+		const revokeAll = useCallback(() => client.revokeAll(), [client]);
+
 		return {
 			session: state.session,
 			loading: state.loading,
 			error: state.error,
 			createSession,
+			list,
+			revoke,
+			revokeAll,
 			client,
 		};
 	};

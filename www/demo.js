@@ -89,6 +89,9 @@ function errorTitle(err) {
 	case 405: return 'The endpoint address looks wrong.';
 	case 413: return 'The request was too large.';
 	case 415: return 'The request was sent in the wrong format.';
+	case 429: return err.retryAfter
+	    ? `Too many new sessions for now; try again in ${formatDuration(err.retryAfter)}.`
+	    : 'Too many new sessions for now; try again later.';
 	case 503: return err.retryAfter
 	    ? `The service is unavailable; try again in ${err.retryAfter} seconds.`
 	    : 'The service is unavailable; try again shortly.';
@@ -171,6 +174,98 @@ function describe(prev, next, how) {
 	return auto ? auto + what : what[0].toUpperCase() + what.slice(1);
 }
 
+// --- the user's devices ---------------------------------------------------
+
+let listing = 0;		// number of the list request whose answer counts
+
+function deviceRow(d, current) {
+	const tr = document.createElement('tr');
+	const name = document.createElement('td');
+	const code = document.createElement('code');
+	code.textContent = d.deviceId;
+	name.appendChild(code);
+	if (current) {
+		tr.className = 'current';
+		tr.setAttribute('aria-current', 'true');
+		const mark = document.createElement('span');
+		mark.className = 'this-device';
+		mark.textContent = '(this device)';
+		name.appendChild(mark);
+	}
+	tr.appendChild(name);
+	for (const iso of [d.createdAt, d.lastActivityAt, d.expiresAt]) {
+		const td = document.createElement('td');
+		const t = document.createElement('time');
+		setTime(t, iso);
+		td.appendChild(t);
+		tr.appendChild(td);
+	}
+	const act = document.createElement('td');
+	const b = document.createElement('button');
+	b.type = 'button';
+	b.className = 'secondary revoke';
+	b.textContent = 'Revoke';
+	b.dataset.deviceId = d.deviceId;
+	b.setAttribute('aria-label', `Revoke the session of ${d.deviceId}`);
+	b.addEventListener('click', () => revokeDevice(d.deviceId, b));
+	act.appendChild(b);
+	tr.appendChild(act);
+	return tr;
+}
+
+function showDevices(list) {
+	const body = $('device-list');
+	body.replaceChildren(...list.map((d) =>
+	    deviceRow(d, shown !== null && d.deviceId === shown.deviceId)));
+	$('device-table').hidden = list.length === 0;
+	$('devices-empty').hidden = list.length !== 0;
+	$('devices').hidden = false;
+}
+
+async function loadDevices() {
+	const mine = ++listing;
+	try {
+		const list = await client.list();
+		if (mine === listing)
+			showDevices(list);
+	} catch (err) {
+		if (mine === listing)
+			$('devices-status').textContent = `The list could not be loaded: ${err.message}`;
+	}
+}
+
+async function revokeDevice(deviceId, button) {
+	const own = shown !== null && shown.deviceId === deviceId;
+	button.disabled = true;
+	try {
+		const n = await client.revoke(deviceId);
+		$('devices-status').textContent = n > 0
+		    ? `Revoked the session of ${deviceId}.`
+		    : `${deviceId} had no active session.`;
+		if (own)
+			$('status').textContent = 'This device\'s session was revoked; ask again for a new one.';
+	} catch (err) {
+		button.disabled = false;
+		$('devices-status').textContent = `Could not revoke ${deviceId}: ${err.message}`;
+		return;
+	}
+	await loadDevices();
+}
+
+async function revokeAll() {
+	$('revoke-all').disabled = true;
+	try {
+		const n = await client.revokeAll();
+		$('devices-status').textContent = `Revoked ${n} session${n === 1 ? '' : 's'}.`;
+		$('status').textContent = 'Every session was revoked; ask again for a new one.';
+	} catch (err) {
+		$('devices-status').textContent = `Could not revoke the sessions: ${err.message}`;
+	} finally {
+		$('revoke-all').disabled = false;
+	}
+	await loadDevices();
+}
+
 client.subscribe((state) => {
 	$('ask').setAttribute('aria-busy', String(state.loading));
 	if (state.loading) {
@@ -188,6 +283,8 @@ client.subscribe((state) => {
 	if (state.session !== shown) {
 		shown = state.session;
 		showSession(shown);
+		if (shown)
+			loadDevices();
 	}
 	$('ask').textContent = shown ? 'Ask again' : 'Get a session';
 	lastAsk = 'auto';
@@ -284,6 +381,8 @@ async function startClerk() {
 			shown = null;
 			showSession(null);
 			showError(null);
+			listing++;
+			$('devices').hidden = true;
 		}
 	});
 	$('sign-out').addEventListener('click', () => clerk.signOut());
@@ -292,6 +391,8 @@ async function startClerk() {
 $('endpoint-shown').textContent = config.endpoint;
 $('threshold').value = String(config.threshold);
 $('device-id').value = config.deviceId;
+$('devices-reload').addEventListener('click', () => loadDevices());
+$('revoke-all').addEventListener('click', () => revokeAll());
 $('ask-form').addEventListener('submit', (e) => {
 	e.preventDefault();
 	ask();

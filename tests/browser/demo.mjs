@@ -3,15 +3,30 @@
 //
 // Env: BASE_URL (the server), TOKEN (pasted), QUERY (appended to the page
 // URL, e.g. ?threshold=4), SCREENSHOT (a PNG path, optional).
+// QUERY2: the second tab's query (secondTab).
 import assert from 'node:assert/strict';
 import { run } from './lib.mjs';
 
 const text = (page, sel) => page.locator(sel).innerText();
 
-async function openAndAsk({ page, env }) {
-	await page.goto(`${env.BASE_URL}/${env.QUERY || ''}`);
+async function openAndAsk({ page, env }, query = env.QUERY) {
+	await page.goto(`${env.BASE_URL}/${query || ''}`);
 	await page.getByLabel('Clerk session token (JWT)').fill(env.TOKEN || '');
 	await page.getByRole('button', { name: 'Get a session' }).click();
+}
+
+// The rows of the device list: [{ device, current, text }], once it shows
+// n rows.
+async function deviceRows(page, n, until) {
+	return until(async () => {
+		const rows = await page.locator('#device-list tr').evaluateAll((trs) =>
+		    trs.map((tr) => ({
+			device: tr.querySelector('code').textContent,
+			current: tr.getAttribute('aria-current') === 'true',
+			text: tr.innerText,
+		    })));
+		return rows.length === n && rows;
+	}, `${n} rows in the device list`);
 }
 
 run({
@@ -53,6 +68,57 @@ run({
 			detail: await text(page, '#error-detail'),
 			status: await text(page, '#status'),
 			sessionShown: await page.locator('#session').isVisible(),
+		});
+	},
+
+	// The device list: this device marked, another one revoked with its
+	// button.
+	async devices(ctx) {
+		const { page, result, until, allRequests } = ctx;
+		await openAndAsk(ctx);
+		await page.locator('#session-id').filter({ hasText: /\S/ }).waitFor();
+		const before = await deviceRows(page, 2, until);
+		const heading = await page.getByRole('heading', { name: 'Your devices' }).count();
+		await page.getByRole('button', { name: 'Revoke the session of phone-1' }).click();
+		const after = await deviceRows(page, 1, until);
+		await page.locator('#devices-status').filter({ hasText: /\S/ }).waitFor();
+		if (ctx.env.SCREENSHOT)
+			await page.screenshot({ path: ctx.env.SCREENSHOT, fullPage: true });
+		result({
+			heading,
+			before,
+			after,
+			devicesStatus: await text(page, '#devices-status'),
+			sessionShown: await page.locator('#session').isVisible(),
+			methods: allRequests().map((q) => q.method()),
+		});
+	},
+
+	// Two tabs of one user on two devices: the second revokes the first's
+	// session from its list; the first tab's next request gets a new one.
+	async secondTab(ctx) {
+		const { page, context, env, result, until } = ctx;
+		await openAndAsk(ctx);
+		await page.locator('#session-id').filter({ hasText: /\S/ }).waitFor();
+		const first = await text(page, '#session-id');
+		const tab2 = await context.newPage();
+		await openAndAsk({ page: tab2, env }, env.QUERY2);
+		await tab2.locator('#session-id').filter({ hasText: /\S/ }).waitFor();
+		const rows2 = await deviceRows(tab2, 2, until);
+		await tab2.getByRole('button', { name: 'Revoke the session of tab-1' }).click();
+		await deviceRows(tab2, 1, until);
+		const stillShown = await text(page, '#session-id');
+		await page.getByRole('button', { name: 'Ask again' }).click();
+		const second = await until(async () => {
+			const t = await text(page, '#session-id');
+			return t !== first && t;
+		}, 'a new session id in the first tab');
+		await page.locator('#status').filter({ hasText: /created/ }).waitFor();
+		const rows1 = await deviceRows(page, 2, until);
+		result({
+			first, second, stillShown, rows2, rows1,
+			tab2Status: await text(tab2, '#devices-status'),
+			status: await text(page, '#status'),
 		});
 	},
 

@@ -5,7 +5,8 @@
 //     import { run } from './lib.mjs';
 //     run({ name(ctx) {...}, other(ctx) {...} });
 // and is called as `node script.mjs NAME`. ctx = { page, context, env,
-// requests(), result(obj), until(fn, what, ms) }. Exit status: 0 passed,
+// requests() (the endpoint's POSTs), allRequests(), result(obj),
+// until(fn, what, ms) }. Exit status: 0 passed,
 // 1 failed (the reason on stderr), 77 Chromium could not be started.
 // Whatever is passed to result() is printed as one JSON line on stdout for
 // the .bats file to check; everything else goes to stderr.
@@ -118,7 +119,9 @@ export async function run(scenarios) {
 			page,
 			context,
 			env: process.env,
-			requests: () => reqs,
+			// POSTs to the endpoint; allRequests() has GET and DELETE too.
+			requests: () => reqs.filter((r) => r.method() === 'POST'),
+			allRequests: () => reqs,
 			result: (o) => Object.assign(out, o),
 			until,
 		});

@@ -247,6 +247,63 @@ run({
 		result(steps);
 	},
 
+	// list(), revoke() and revokeAll() against the real server: what they
+	// send, what they resolve to, how the kept session follows a revoke,
+	// and that refusals reject with the same error objects.
+	async manage({ page, env, allRequests, result }) {
+		await blankPage(page, env.BASE_URL);
+		const r = await page.evaluate(async ({ token, bad, describe }) => {
+			const m = await import('/chatkit-session.js');
+			const d = eval(describe);
+			const opts = { getToken: () => token, autoRefresh: false };
+			const a = m.createChatKitSession({ ...opts, deviceId: 'dev-m1' });
+			const b = m.createChatKitSession({ ...opts, deviceId: 'dev-m2' });
+			const s1 = await a.getSession();
+			const s2 = await b.getSession();
+			const listed = await a.list();
+			const revokedOther = await a.revoke('dev-m2');
+			const keptAfterOther = a.session !== null &&
+			    a.session.chatKitSessionId === s1.chatKitSessionId;
+			const listedAfter = (await m.listChatKitSessions({ token }))
+			    .map((x) => x.deviceId);
+			const states = [];
+			a.subscribe((st) => states.push(st.session === null ? 'none' : 'kept'));
+			const revokedOwn = await a.revoke('dev-m1');
+			const droppedOwn = a.session === null;
+			const s3 = await a.getSession();
+			const revokedNone = await m.revokeChatKitSession({ token, deviceId: 'dev-none' });
+			const revokedAll = await b.revokeAll();
+			const droppedAll = b.session === null;
+			const afterAll = (await a.list()).length;
+			const badShape = await a.revoke('not a device').then(() => null, (e) => d(e, m));
+			const c = m.createChatKitSession({ getToken: () => bad, autoRefresh: false });
+			const refusedList = await c.list().then(() => null, (e) => d(e, m));
+			const refusedRevoke = await c.revokeAll().then(() => null, (e) => d(e, m));
+			const noToken = await m.revokeAllChatKitSessions({}).then(() => null, (e) => d(e, m));
+			return {
+				ids: [s1, s2, s3].map((s) => s.chatKitSessionId),
+				listed, revokedOther, keptAfterOther, listedAfter, states,
+				revokedOwn, droppedOwn, revokedNone, revokedAll, droppedAll,
+				afterAll, badShape, refusedList, refusedRevoke, noToken,
+				clientErrorUntouched: c.error === null,
+			};
+		}, { token: env.TOKEN, bad: env.BAD_TOKEN, describe: describeError });
+		const all = allRequests();
+		const get = all.find((q) => q.method() === 'GET');
+		const del = all.find((q) => q.method() === 'DELETE');
+		const gh = await get.allHeaders();
+		const dh = await del.allHeaders();
+		result({
+			...r,
+			getAuthorization: gh.authorization,
+			getBody: get.postData(),
+			deleteAuthorization: dh.authorization,
+			deleteType: dh['content-type'],
+			deleteBodies: all.filter((q) => q.method() === 'DELETE')
+			    .map((q) => q.postData()),
+		});
+	},
+
 	// The React hook, with React 18 from node_modules loaded as the page's
 	// own script (never bundled with the module), in StrictMode.
 	async react({ page, env, result, until }) {
@@ -271,8 +328,9 @@ run({
 			    { endpoint: '/api/chatkit/session' });
 			window.seen = [];
 			function App() {
-				const { session, loading, error, createSession } =
-				    useChatKitSession({ getToken: () => window.TOKEN });
+				const { session, loading, error, createSession, list, revoke,
+				    revokeAll } = useChatKitSession({ getToken: () => window.TOKEN });
+				window.hook = { list, revoke, revokeAll };
 				const label = `${loading ? 'loading' : 'idle'}|` +
 				    `${session ? session.chatKitSessionId : ''}|` +
 				    `${error ? `${error.status} ${error.message}` : ''}`;
@@ -305,8 +363,20 @@ run({
 		const createdOnError = await until(() => page.evaluate(() =>
 		    window.created === undefined ? false : { value: window.created }),
 		    'createSession to resolve');
+		// list() and revoke() of the hook, with a good token again.
+		const hookList = await page.evaluate(async (t) => {
+			window.TOKEN = t;
+			return (await window.hook.list()).map((x) => x.deviceId);
+		}, env.TOKEN);
+		const hookRevoked = await page.evaluate(() => window.hook.revoke('dev-react'));
+		const afterRevoke = await until(async () => {
+			const s = await state();
+			return /^idle\|\|/.test(s) && s;
+		}, 'the revoked session to leave the hook state');
+		const hookRevokedAll = await page.evaluate(() => window.hook.revokeAll());
 		await page.evaluate(() => window.root.unmount());
 		result({
+			hookList, hookRevoked, afterRevoke, hookRevokedAll,
 			initial, ok, failed,
 			created: created && created.chatKitSessionId,
 			createdDevice: created && created.deviceId,
