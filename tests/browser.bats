@@ -368,7 +368,7 @@ statuses() {
 	user=$(new_user)
 	tok=$(valid_token "$user")
 	bad=$(mint_token --payload "$(claims "$user")" --key "$OTHER_PRIV")
-	browser module react TOKEN="$tok" BAD_TOKEN="$bad"
+	browser module react TOKEN="$tok" BAD_TOKEN="$bad" MANAGE=1
 
 	assert dev-react == "$(r '.hookList | join(" ")')" "list()"
 	assert 1 == "$(r .hookRevoked)" "revoke('dev-react')"
