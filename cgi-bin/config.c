@@ -22,6 +22,7 @@
 enum setting_type {
 	T_STRING,
 	T_SECONDS,
+	T_NUMBER, /* a whole number that is not a time */
 	T_LIST,
 };
 
@@ -35,7 +36,7 @@ struct setting {
 	enum setting_type type;
 	const char *def; /* default, parsed like user input; NULL: none */
 	size_t off;	 /* where in struct config */
-	long min, max;	 /* T_SECONDS bounds */
+	long min, max;	 /* T_SECONDS and T_NUMBER bounds */
 };
 
 #define OFF(m) offsetof(struct config, m)
@@ -53,6 +54,9 @@ static const struct setting settings[] = {
     {"CHATKIT_REFRESH_THRESHOLD", T_SECONDS, NULL, OFF(refresh_threshold), 0,
 	315360000},
     {"CHATKIT_ALLOWED_ROLES", T_LIST, NULL, OFF(roles), 0, 0},
+    {"CHATKIT_MAX_DEVICES", T_NUMBER, "10", OFF(max_devices), 0, 100000},
+    {"CHATKIT_CREATE_RATE", T_NUMBER, "30", OFF(create_rate), 0, 100000},
+    {"CHATKIT_RETENTION_DAYS", T_NUMBER, "30", OFF(retention_days), 1, 36500},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -410,12 +414,15 @@ config_load(struct config *cfg, config_lookup_fn lookup, void *arg)
 			}
 			break;
 		case T_SECONDS:
+		case T_NUMBER:
 			if (!parse_seconds(v, s->min, s->max,
 				(long *)((char *)cfg + s->off))) {
 				err_set(e,
 				    "%s=\"%s\" is not a whole number "
-				    "of seconds in %ld..%ld",
-				    s->name, v, s->min, s->max);
+				    "%sin %ld..%ld",
+				    s->name, v,
+				    s->type == T_SECONDS ? "of seconds " : "",
+				    s->min, s->max);
 				bad_setting(cfg, s->name);
 				goto out;
 			}
@@ -430,6 +437,8 @@ config_load(struct config *cfg, config_lookup_fn lookup, void *arg)
 			break;
 		}
 	}
+	/* Enough for --cleanup, which needs no workflow id and no key. */
+	cfg->settings_ok = true;
 	/* An origin has no path: "https://app.example.com/" means the same. */
 	for (i = 0; i < cfg->parties.n; i++) {
 		char *p = cfg->parties.item[i];

@@ -15,7 +15,7 @@
 /* Looks a setting up (a FastCGI param, then the environment); borrowed. */
 typedef const char *(*config_lookup_fn)(const char *name, void *arg);
 
-#define CONFIG_SOURCES 12 /* looked-up names: the settings + CHATKIT_CONFIG */
+#define CONFIG_SOURCES 15 /* looked-up names: the settings + CHATKIT_CONFIG */
 
 struct config_list {
 	char *item[CONFIG_LIST_MAX];
@@ -34,10 +34,15 @@ struct config {
 	long clock_skew;	    /* seconds */
 	long session_ttl;	    /* seconds */
 	long refresh_threshold;	    /* seconds */
+	long max_devices;	    /* active sessions per user; 0: no cap */
+	long create_rate;	    /* creates per user per hour; 0: no limit */
+	long retention_days;	    /* --cleanup keeps newer rows */
 	struct keyring keys;	    /* verification keys, and their source */
 	char *source[CONFIG_SOURCES]; /* raw values read, for config_stale */
 	struct file_watch file;	      /* the CHATKIT_CONFIG file */
 	bool ok;		      /* false: every request gets 500 */
+	bool settings_ok;	      /* every value parsed (ok may be false
+					 for want of a workflow id or key) */
 	char public_msg[160];	      /* client-safe sentence when !ok */
 	struct err reason;	      /* why !ok, for the log (no secret) */
 };

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* handler.c: the order of checks, and the success body */
+/* handler.c: the order of checks, one function per method, success bodies */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,42 @@
 #include "token.h"
 
 #define METADATA_DEPTH_MAX 64
+#define LIST_MAX 100				/* sessions in one GET answer */
+#define LIST_DEPTH_MAX (METADATA_DEPTH_MAX + 2) /* the array, an entry */
+
+/* The store query every action starts from: the caller and the roles. */
+static void
+query_init(struct session_query *q, const struct config *cfg,
+    const struct principal *who)
+{
+	memset(q, 0, sizeof(*q));
+	q->user_id = who->user_id;
+	q->roles = cfg->roles.item;
+	q->nroles = cfg->roles.n;
+}
+
+/* {"<key>": value} as text (value is consumed), or NULL. */
+static char *
+wrap_body(const char *key, json_object *value)
+{
+	json_object *root = NULL;
+	const char *text;
+	char *out = NULL;
+
+	if (value == NULL || (root = json_object_new_object()) == NULL)
+		goto out;
+	if (json_object_object_add(root, key, value) != 0)
+		goto out;
+	value = NULL; /* owned by root now */
+	text = json_object_to_json_string_ext(
+	    root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text != NULL)
+		out = strdup(text);
+out:
+	json_object_put(value);
+	json_object_put(root);
+	return out;
+}
 
 /* {"session": {...}} as text, or NULL when memory runs out. */
 static char *
@@ -145,16 +181,22 @@ create_session(const struct config *cfg, struct store *db, struct request *req,
 	    ST_OK)
 		goto out;
 
-	memset(&q, 0, sizeof(q));
-	q.user_id = who->user_id;
+	query_init(&q, cfg, who);
 	q.device_id = body.device_id[0] != '\0' ? body.device_id : NULL;
 	q.metadata = body.metadata;
 	q.workflow_id = cfg->workflow_id;
 	q.ttl = cfg->session_ttl;
 	q.threshold = cfg->refresh_threshold;
-	q.roles = cfg->roles.item;
-	q.nroles = cfg->roles.n;
+	q.max_devices = cfg->max_devices;
+	q.create_rate = cfg->create_rate;
 	st = response_for_store(resp, store_acquire(db, &q, &sess, e));
+	if (st == ST_TOO_MANY) {
+		resp->retry_after = sess.retry_after;
+		snprintf(resp->message, sizeof(resp->message),
+		    "Too many new sessions: at most %ld an hour. Try again in "
+		    "%ld seconds.",
+		    cfg->create_rate, sess.retry_after);
+	}
 	if (st != ST_OK)
 		goto out;
 	if ((resp->body = success_body(&sess)) == NULL) {
@@ -168,6 +210,78 @@ out:
 	return st;
 }
 
+/*
+ * GET: the caller's active sessions, {"sessions": [...]}, newest first,
+ * never with a session token. The body, if any, is not read.
+ */
+static enum status
+list_sessions(const struct config *cfg, struct store *db, struct request *req,
+    const struct principal *who, struct response *resp, struct err *e)
+{
+	struct session_query q;
+	json_object *list = NULL;
+	char *json = NULL;
+	enum status st;
+
+	(void)req;
+	query_init(&q, cfg, who);
+	st = response_for_store(resp, store_list(db, &q, LIST_MAX, &json, e));
+	if (st != ST_OK)
+		goto out;
+	st = ST_INTERNAL;
+	list = json_parse_strict(json, strlen(json), LIST_DEPTH_MAX);
+	if (list == NULL || !json_object_is_type(list, json_type_array)) {
+		err_set(e, "chatkit_list_sessions returned no JSON array");
+		goto out;
+	}
+	resp->body = wrap_body("sessions", list);
+	list = NULL; /* consumed */
+	if (resp->body == NULL) {
+		err_set(e, "out of memory rendering the list");
+		goto out;
+	}
+	st = ST_OK;
+out:
+	json_object_put(list);
+	free(json);
+	return st;
+}
+
+/*
+ * DELETE {"deviceId": "..."} or {"all": true}: revokes that device's
+ * active session or all of the caller's; {"revoked": N}.
+ */
+static enum status
+revoke_sessions(const struct config *cfg, struct store *db, struct request *req,
+    const struct principal *who, struct response *resp, struct err *e)
+{
+	struct session_query q;
+	struct revoke what;
+	long n = 0;
+	enum status st;
+
+	if ((st = request_read_body(req, e)) != ST_OK)
+		return st;
+	if ((st = request_parse_revoke(req->body, req->body_len, &what, e)) !=
+	    ST_OK) {
+		snprintf(resp->message, sizeof(resp->message),
+		    "Send {\"deviceId\": \"<device>\"} to revoke one "
+		    "device's session, or {\"all\": true} to revoke all.");
+		return st;
+	}
+	query_init(&q, cfg, who);
+	q.device_id = what.all ? NULL : what.device_id;
+	st = response_for_store(resp, store_revoke(db, &q, &n, e));
+	if (st != ST_OK)
+		return st;
+	if ((resp->body = wrap_body("revoked", json_object_new_int64(n))) ==
+	    NULL) {
+		err_set(e, "out of memory rendering the count");
+		return ST_INTERNAL;
+	}
+	return ST_OK;
+}
+
 typedef enum status (*action_fn)(const struct config *, struct store *,
     struct request *, const struct principal *, struct response *,
     struct err *);
@@ -177,7 +291,9 @@ static const struct action {
 	const char *method;
 	action_fn run;
 } actions[] = {
+    {"GET", list_sessions},
     {"POST", create_session},
+    {"DELETE", revoke_sessions},
 };
 
 static const struct action *

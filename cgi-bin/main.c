@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: process life: configuration once, one CGI request (or the
- * FastCGI loop when a process manager started us), exit 0 */
+ * FastCGI loop when a process manager started us), exit 0; or, run by
+ * hand, cron or systemd, the --cleanup command */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "config.h"
 #ifdef HAVE_LIBFCGI
 #include "fcgi.h"
@@ -72,6 +74,34 @@ fd_write(void *arg, const char *buf, size_t len)
 	}
 }
 
+/*
+ * --cleanup: the settings (environment over CHATKIT_CONFIG) are all it
+ * needs of the configuration; no workflow id, no key. Exit status 0 done,
+ * 1 a bad setting or a database failure (reason on stderr).
+ */
+static int
+cleanup_command(void)
+{
+	struct config cfg;
+	struct store *db = NULL;
+	int rc = 1;
+
+	config_load(&cfg, config_getenv, NULL);
+	if (!cfg.settings_ok) {
+		log_warnx("configuration error: %s", cfg.reason.msg);
+		goto out;
+	}
+	if ((db = store_new(cfg.database_url)) == NULL) {
+		log_warnx("out of memory");
+		goto out;
+	}
+	rc = cleanup_run(db, cfg.retention_days, stdout);
+out:
+	store_free(db);
+	config_free(&cfg);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -91,6 +121,22 @@ main(int argc, char **argv)
 	}
 	version_ca_default();
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * A web server may pass a query string without "=" as arguments
+	 * (RFC 3875, 4.4: Apache does), so under a CGI environment the
+	 * arguments are never read: ?--cleanup stays a request.
+	 */
+	if (argc > 1 && getenv("GATEWAY_INTERFACE") == NULL &&
+	    getenv("REQUEST_METHOD") == NULL) {
+		if (argc == 2 && strcmp(argv[1], "--cleanup") == 0)
+			return cleanup_command();
+		fprintf(stderr,
+		    "usage: %s [--cleanup]\n"
+		    "  (no argument: answer one CGI or FastCGI "
+		    "request)\n",
+		    argv[0]);
+		return 2;
+	}
 #ifdef HAVE_LIBFCGI
 	if (fcgi_detected())
 		return fcgi_serve();

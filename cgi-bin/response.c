@@ -22,13 +22,16 @@ static const struct status_row statuses[ST__MAX] = {
     {401, "Unauthorized", "A valid Clerk session token is required.",
 	NULL}, /* ST_UNAUTHORIZED: challenge added below */
     {403, "Forbidden", "Access denied.", NULL}, /* ST_FORBIDDEN */
-    {405, "Method Not Allowed", "Only POST is supported.",
-	"Allow: POST"}, /* ST_METHOD */
+    {405, "Method Not Allowed", "Only GET, POST and DELETE are supported.",
+	"Allow: GET, POST, DELETE"}, /* ST_METHOD */
     {413, "Payload Too Large", "The request body is larger than 64 KiB.",
 	NULL}, /* ST_TOO_LARGE */
     {415, "Unsupported Media Type",
 	"The request body must be sent as application/json.",
 	NULL}, /* ST_MEDIA_TYPE */
+    {429, "Too Many Requests",
+	"Too many new sessions for this user; try again later.",
+	NULL}, /* ST_TOO_MANY: Retry-After added below */
     {500, "Configuration Error", "The server is not configured correctly.",
 	NULL}, /* ST_CONFIG */
     {500, "Internal Server Error",
@@ -70,6 +73,7 @@ static const struct {
     {ST_FORBIDDEN, "User role not found"},	/* STORE_NO_USER */
     {ST_FORBIDDEN, "User account is inactive"}, /* STORE_INACTIVE */
     {ST_FORBIDDEN, "User role not allowed"},	/* STORE_ROLE_DENIED */
+    {ST_TOO_MANY, NULL},			/* STORE_RATE_LIMITED */
     {ST_UNAVAILABLE, NULL},			/* STORE_UNAVAILABLE */
     {ST_INTERNAL, NULL},			/* STORE_ERROR */
 };
@@ -128,6 +132,7 @@ response_render(const struct response *r, size_t *len)
 	    "\"message\":\"An unexpected error occurred.\"}";
 	const struct status_row *row;
 	char *body = NULL, *out = NULL, challenge[RESPONSE_MESSAGE_MAX + 32];
+	char retry[48];
 	const char *text;
 	size_t blen, cap;
 	int n;
@@ -150,8 +155,13 @@ response_render(const struct response *r, size_t *len)
 		    r->challenge[0] != '\0' ? r->challenge
 					    : "Bearer realm=\"chatkit\"");
 
+	retry[0] = '\0';
+	if (r->status == ST_TOO_MANY)
+		snprintf(retry, sizeof(retry), "Retry-After: %ld\r\n",
+		    r->retry_after > 0 ? r->retry_after : 1);
+
 	blen = strlen(text);
-	cap = blen + sizeof(challenge) + 512;
+	cap = blen + sizeof(challenge) + sizeof(retry) + 512;
 	if ((out = malloc(cap)) == NULL)
 		goto out;
 	n = snprintf(out, cap,
@@ -160,9 +170,9 @@ response_render(const struct response *r, size_t *len)
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Content-Length: %zu\r\n"
-	    "%s%s%s"
+	    "%s%s%s%s"
 	    "\r\n",
-	    row->code, row->reason, blen + 1, challenge,
+	    row->code, row->reason, blen + 1, challenge, retry,
 	    row->header != NULL ? row->header : "",
 	    row->header != NULL ? "\r\n" : "");
 	if (n < 0 || (size_t)n + blen + 2 > cap) {

@@ -15,6 +15,7 @@ enum status {
 	ST_METHOD,
 	ST_TOO_LARGE,
 	ST_MEDIA_TYPE,
+	ST_TOO_MANY,
 	ST_CONFIG,
 	ST_INTERNAL,
 	ST_UNAVAILABLE,
@@ -28,6 +29,7 @@ struct response {
 	char message[RESPONSE_MESSAGE_MAX];   /* error sentence; "" = table's */
 	char challenge[RESPONSE_MESSAGE_MAX]; /* 401 WWW-Authenticate value */
 	char *body;			      /* 200 JSON text, owned */
+	long retry_after;		      /* 429: seconds, Retry-After */
 };
 
 void response_init(struct response *);

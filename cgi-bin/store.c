@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store.c: libpq connection and the chatkit_acquire_session() call */
+/* store.c: libpq connection and the chatkit_*() calls: acquire, list,
+ * revoke and cleanup */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #define CONNECT_TIMEOUT "5" /* seconds, unless the user chose one */
 #define ROLES_TEXT_MAX 4096 /* bytes of the text[] literal */
 #define ACQUIRE_TRIES 2	    /* a serialization failure is retried once */
+#define ACQUIRE_PARAMS 11
 
 /*
  * One round trip, one transaction. No session state (no SET, a
@@ -25,9 +27,25 @@
  */
 static const char SQL_ACQUIRE[] =
     "SELECT outcome, session_token, device_id, user_id, workflow_id,"
-    " created_at, expires_at, metadata::text"
+    " created_at, expires_at, metadata::text, retry_after"
     " FROM chatkit_acquire_session($1, $2, $3, $4::integer, $5::integer,"
-    " $6::jsonb, $7::text[], $8::uuid, $9::uuid)";
+    " $6::jsonb, $7::text[], $8::uuid, $9::uuid, $10::integer,"
+    " $11::integer)";
+
+/* The caller's active sessions, one JSON array (sql/004_manage.sql). */
+static const char SQL_LIST[] =
+    "SELECT outcome, sessions::text"
+    " FROM chatkit_list_sessions($1, $2::text[], $3::integer)";
+
+/* Revokes one device's active session ($2) or all ($2 NULL). */
+static const char SQL_REVOKE[] =
+    "SELECT outcome, revoked"
+    " FROM chatkit_revoke_sessions($1, $2, $3::text[])";
+
+/* One batch of --cleanup: one statement, one short transaction. */
+static const char SQL_CLEANUP[] =
+    "SELECT expired, deleted_expired, deleted_revoked"
+    " FROM chatkit_cleanup_batch($1::integer, $2::integer)";
 
 /*
  * The read-only first step on a fresh connection (sql/003_find.sql): a
@@ -381,7 +399,7 @@ own_backend_prepare(struct store *st)
 	PQclear(res);
 	if (!own)
 		return;
-	res = PQprepare(st->conn, st->stmt, SQL_ACQUIRE, 9, NULL);
+	res = PQprepare(st->conn, st->stmt, SQL_ACQUIRE, ACQUIRE_PARAMS, NULL);
 	if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK)
 		st->prep = PREP_READY;
 	PQclear(res);
@@ -404,7 +422,7 @@ acquire_call(struct store *st, const char *const *params)
 
 	if (st->prep == PREP_READY) {
 		res = PQexecPrepared(
-		    st->conn, st->stmt, 9, params, NULL, NULL, 0);
+		    st->conn, st->stmt, ACQUIRE_PARAMS, params, NULL, NULL, 0);
 		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK ||
 		    PQstatus(st->conn) != CONNECTION_OK || retryable(res))
 			return res;
@@ -412,7 +430,7 @@ acquire_call(struct store *st, const char *const *params)
 		st->prep = PREP_OFF;
 	}
 	return PQexecParams(
-	    st->conn, SQL_ACQUIRE, 9, NULL, params, NULL, NULL, 0);
+	    st->conn, SQL_ACQUIRE, ACQUIRE_PARAMS, NULL, params, NULL, NULL, 0);
 }
 
 /* The outcome column of a refusal, and what the log says of it. */
@@ -427,17 +445,31 @@ static const struct {
 	"user's role is not in CHATKIT_ALLOWED_ROLES"},
 };
 
+/* STORE_OK, or the refusal an outcome column names (reason in e). */
+static enum store_result
+refusal(const char *outcome, struct err *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (strcmp(outcome, refusals[i].outcome) == 0) {
+			err_set(e, "%s", refusals[i].reason);
+			return refusals[i].result;
+		}
+	return STORE_OK;
+}
+
 enum store_result
 store_acquire(struct store *st, const struct session_query *q,
     struct session *s, struct err *e)
 {
-	const char *params[9];
+	const char *params[ACQUIRE_PARAMS];
 	char ttl[24], thr[24], roles[ROLES_TEXT_MAX], id[37], token[37];
+	char cap[24], rate[24];
 	PGresult *res = NULL;
 	const char *outcome;
 	enum store_result rc = STORE_ERROR;
 	bool fresh;
-	size_t i;
 	int tries;
 
 	memset(s, 0, sizeof(*s));
@@ -448,6 +480,8 @@ store_acquire(struct store *st, const struct session_query *q,
 	}
 	snprintf(ttl, sizeof(ttl), "%ld", q->ttl);
 	snprintf(thr, sizeof(thr), "%ld", q->threshold);
+	snprintf(cap, sizeof(cap), "%ld", q->max_devices);
+	snprintf(rate, sizeof(rate), "%ld", q->create_rate);
 
 	for (tries = 0; tries < ACQUIRE_TRIES; tries++) {
 		PQclear(res);
@@ -467,6 +501,8 @@ store_acquire(struct store *st, const struct session_query *q,
 		params[6] = q->nroles > 0 ? roles : NULL;
 		params[7] = id;
 		params[8] = token;
+		params[9] = cap;
+		params[10] = rate;
 		if (fresh)
 			res = find(st, q, thr, params[6]);
 		else if (st->prep == PREP_UNKNOWN)
@@ -503,18 +539,29 @@ store_acquire(struct store *st, const struct session_query *q,
 		    PQresultErrorMessage(res));
 		goto out;
 	}
-	if (PQntuples(res) != 1 || PQnfields(res) != 8) {
+	/* Eight columns from chatkit_find_session, nine from acquire. */
+	if (PQntuples(res) != 1 || PQnfields(res) < 8) {
 		err_set(e, "chatkit_acquire_session returned %d rows",
 		    PQntuples(res));
 		goto out;
 	}
 	outcome = PQgetvalue(res, 0, 0);
-	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
-		if (strcmp(outcome, refusals[i].outcome) == 0) {
-			err_set(e, "%s", refusals[i].reason);
-			rc = refusals[i].result;
+	if ((rc = refusal(outcome, e)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if (strcmp(outcome, "rate_limited") == 0) {
+		if (PQnfields(res) < 9 || PQgetisnull(res, 0, 8)) {
+			err_set(e, "rate_limited without retry_after");
 			goto out;
 		}
+		s->retry_after = strtol(PQgetvalue(res, 0, 8), NULL, 10);
+		err_set(e,
+		    "CHATKIT_CREATE_RATE (%ld an hour) reached; "
+		    "retry in %ld s",
+		    q->create_rate, s->retry_after);
+		rc = STORE_RATE_LIMITED;
+		goto out;
+	}
 	if ((s->token = field(res, 1, e)) == NULL ||
 	    (s->device_id = field(res, 2, e)) == NULL ||
 	    (s->user_id = field(res, 3, e)) == NULL ||
@@ -526,6 +573,161 @@ store_acquire(struct store *st, const struct session_query *q,
 		store_session_free(s);
 		goto out;
 	}
+	rc = STORE_OK;
+out:
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Runs one unnamed call of n params and returns its result when it has
+ * rows (the caller PQclear()s it), or NULL with *rc and e set. A kept
+ * connection that died gets one fresh try, as a serialization failure or
+ * deadlock does: every call here is safe to repeat.
+ */
+static PGresult *
+simple_call(struct store *st, const char *sql, const char *what, int n,
+    const char *const *params, enum store_result *rc, struct err *e)
+{
+	PGresult *res = NULL;
+	bool fresh;
+	int tries;
+
+	for (tries = 0; tries < ACQUIRE_TRIES; tries++) {
+		PQclear(res);
+		if (!store_connect(st, &fresh, e)) {
+			*rc = STORE_UNAVAILABLE;
+			return NULL;
+		}
+		res =
+		    PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, 0);
+		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK) {
+			if (PQntuples(res) == 1)
+				return res;
+			err_set(e, "%s returned %d rows", what, PQntuples(res));
+			break;
+		}
+		if (PQstatus(st->conn) != CONNECTION_OK) {
+			if (!fresh && tries + 1 < ACQUIRE_TRIES) {
+				PQfinish(st->conn);
+				st->conn = NULL;
+				continue;
+			}
+			err_set(e, "database connection lost: %s",
+			    PQerrorMessage(st->conn));
+			PQclear(res);
+			*rc = STORE_UNAVAILABLE;
+			return NULL;
+		}
+		if (res != NULL && retryable(res) && tries + 1 < ACQUIRE_TRIES)
+			continue;
+		err_set(e, "%s failed: %s", what,
+		    res != NULL ? PQresultErrorMessage(res)
+				: PQerrorMessage(st->conn));
+		break;
+	}
+	PQclear(res);
+	*rc = STORE_ERROR;
+	return NULL;
+}
+
+/* "[...]" text of chatkit_list_sessions: the caller frees *json. */
+enum store_result
+store_list(struct store *st, const struct session_query *q, long limit,
+    char **json, struct err *e)
+{
+	char roles[ROLES_TEXT_MAX], lim[24];
+	const char *params[3];
+	enum store_result rc = STORE_ERROR;
+	PGresult *res;
+
+	*json = NULL;
+	if (q->nroles > 0 &&
+	    !roles_literal(q->roles, q->nroles, roles, sizeof(roles))) {
+		err_set(e, "CHATKIT_ALLOWED_ROLES is too long");
+		return STORE_ERROR;
+	}
+	snprintf(lim, sizeof(lim), "%ld", limit);
+	params[0] = q->user_id;
+	params[1] = q->nroles > 0 ? roles : NULL;
+	params[2] = lim;
+	if ((res = simple_call(st, SQL_LIST, "chatkit_list_sessions", 3, params,
+		 &rc, e)) == NULL)
+		return rc;
+	if (PQnfields(res) != 2) {
+		err_set(e, "chatkit_list_sessions returned %d columns",
+		    PQnfields(res));
+		goto out;
+	}
+	if ((rc = refusal(PQgetvalue(res, 0, 0), e)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if ((*json = field(res, 1, e)) == NULL) {
+		err_set(e, "chatkit_list_sessions returned no list");
+		goto out;
+	}
+	rc = STORE_OK;
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum store_result
+store_revoke(struct store *st, const struct session_query *q, long *revoked,
+    struct err *e)
+{
+	char roles[ROLES_TEXT_MAX];
+	const char *params[3];
+	enum store_result rc = STORE_ERROR;
+	PGresult *res;
+
+	*revoked = 0;
+	if (q->nroles > 0 &&
+	    !roles_literal(q->roles, q->nroles, roles, sizeof(roles))) {
+		err_set(e, "CHATKIT_ALLOWED_ROLES is too long");
+		return STORE_ERROR;
+	}
+	params[0] = q->user_id;
+	params[1] = q->device_id;
+	params[2] = q->nroles > 0 ? roles : NULL;
+	if ((res = simple_call(st, SQL_REVOKE, "chatkit_revoke_sessions", 3,
+		 params, &rc, e)) == NULL)
+		return rc;
+	if (PQnfields(res) != 2 || PQgetisnull(res, 0, 1)) {
+		err_set(e, "chatkit_revoke_sessions returned no count");
+		goto out;
+	}
+	if ((rc = refusal(PQgetvalue(res, 0, 0), e)) != STORE_OK)
+		goto out;
+	*revoked = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum store_result
+store_cleanup_batch(struct store *st, long days, long batch,
+    struct cleanup_counts *c, struct err *e)
+{
+	char d[24], b[24];
+	const char *params[2] = {d, b};
+	enum store_result rc = STORE_ERROR;
+	PGresult *res;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(d, sizeof(d), "%ld", days);
+	snprintf(b, sizeof(b), "%ld", batch);
+	if ((res = simple_call(st, SQL_CLEANUP, "chatkit_cleanup_batch", 2,
+		 params, &rc, e)) == NULL)
+		return rc;
+	if (PQnfields(res) != 3 || PQgetisnull(res, 0, 0) ||
+	    PQgetisnull(res, 0, 1) || PQgetisnull(res, 0, 2)) {
+		err_set(e, "chatkit_cleanup_batch returned no counts");
+		goto out;
+	}
+	c->expired = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	c->deleted_expired = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	c->deleted_revoked = strtol(PQgetvalue(res, 0, 2), NULL, 10);
 	rc = STORE_OK;
 out:
 	PQclear(res);

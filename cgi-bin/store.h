@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* store.h: PostgreSQL: connect, and the one reuse/refresh/create call */
+/* store.h: PostgreSQL: connect; acquire, list, revoke and cleanup calls */
 #ifndef STORE_H
 #define STORE_H
 
@@ -11,12 +11,13 @@ struct store;
 
 /* What store_acquire found; response.c maps each to the client's answer. */
 enum store_result {
-	STORE_OK,	   /* *s filled */
-	STORE_NO_USER,	   /* the user has no row in users */
-	STORE_INACTIVE,	   /* the user's row says is_active = false */
-	STORE_ROLE_DENIED, /* the user's role is not an allowed one */
-	STORE_UNAVAILABLE, /* the server cannot be reached */
-	STORE_ERROR,	   /* anything else */
+	STORE_OK,	    /* *s filled */
+	STORE_NO_USER,	    /* the user has no row in users */
+	STORE_INACTIVE,	    /* the user's row says is_active = false */
+	STORE_ROLE_DENIED,  /* the user's role is not an allowed one */
+	STORE_RATE_LIMITED, /* a create past CHATKIT_CREATE_RATE */
+	STORE_UNAVAILABLE,  /* the server cannot be reached */
+	STORE_ERROR,	    /* anything else */
 	STORE__MAX
 };
 
@@ -29,6 +30,8 @@ struct session_query {
 	long threshold;		 /* seconds */
 	char *const *roles;	 /* allowed roles */
 	size_t nroles;		 /* 0: every role */
+	long max_devices;	 /* active sessions per user; 0: no cap */
+	long create_rate;	 /* creates per user per hour; 0: no limit */
 };
 
 struct session {
@@ -38,7 +41,14 @@ struct session {
 	char *workflow_id;
 	char *created_at; /* ISO-8601 UTC with ms */
 	char *expires_at;
-	char *metadata; /* JSON object text */
+	char *metadata;	  /* JSON object text */
+	long retry_after; /* seconds, with STORE_RATE_LIMITED */
+};
+
+struct cleanup_counts {
+	long expired;	      /* active rows marked expired */
+	long deleted_expired; /* expired rows deleted */
+	long deleted_revoked; /* revoked rows deleted */
 };
 
 /* A store that connects on first use (url NULL: libpq's environment). */
@@ -53,5 +63,28 @@ void store_free(struct store *);
 enum store_result store_acquire(struct store *, const struct session_query *q,
     struct session *s, struct err *e);
 void store_session_free(struct session *);
+
+/*
+ * The active sessions of q->user_id (user checks with q->roles), newest
+ * first, at most limit, as the text of a JSON array in *json (the caller
+ * frees it). Never a session token.
+ */
+enum store_result store_list(struct store *, const struct session_query *q,
+    long limit, char **json, struct err *e);
+
+/*
+ * Revokes q->user_id's active session on q->device_id, or every one when
+ * it is NULL (user checks with q->roles); *revoked is how many.
+ */
+enum store_result store_revoke(struct store *, const struct session_query *q,
+    long *revoked, struct err *e);
+
+/*
+ * One batch of --cleanup in one transaction: marks at most batch expired
+ * sessions, deletes at most batch expired and batch revoked rows older
+ * than days. Rows a request holds are skipped.
+ */
+enum store_result store_cleanup_batch(struct store *, long days, long batch,
+    struct cleanup_counts *c, struct err *e);
 
 #endif

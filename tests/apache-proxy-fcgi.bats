@@ -57,8 +57,8 @@ teardown() {
 	case_no_users_row
 }
 
-@test "apache mod_proxy_fcgi: GET gets 405 with Allow: POST" {
-	case_get
+@test "apache mod_proxy_fcgi: GET lists and DELETE revokes; PUT gets 405" {
+	case_manage
 }
 
 @test "apache mod_proxy_fcgi: a body over 64 KiB gets 413" {

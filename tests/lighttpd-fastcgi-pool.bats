@@ -57,8 +57,8 @@ teardown() {
 	case_no_users_row
 }
 
-@test "lighttpd mod_fastcgi pool: GET gets 405 with Allow: POST" {
-	case_get
+@test "lighttpd mod_fastcgi pool: GET lists and DELETE revokes; PUT gets 405" {
+	case_manage
 }
 
 @test "lighttpd mod_fastcgi pool: a body over 64 KiB gets 413" {

@@ -369,7 +369,8 @@ setup() {
 	assert_status 200
 	run -0 pg_sql "select count(*) from chatkit_sessions where clerk_user_id = :'id'" id="$user"
 	assert_output 1
-	# The calls the program does not make yet (sql/004), as the owner.
+	# The calls of sql/004 the program makes for GET, DELETE and --cleanup,
+	# as the owner.
 	run -0 _pg_psql chatkit chatkit -v id="$user" <<-'SQL'
 		select revoked from chatkit_revoke_sessions(:'id', null, null);
 		select outcome from chatkit_acquire_session(:'id', null, 'wf', 60, 10, null,
@@ -441,7 +442,7 @@ setup() {
 		insert into app.users (clerk_user_id, role) values ('$user', 'member');
 		grant usage on schema app to chatkit_cgi;
 		grant execute on function app.chatkit_acquire_session(text, text, text, integer,
-			integer, jsonb, text[], uuid, uuid) to chatkit_cgi;
+			integer, jsonb, text[], uuid, uuid, integer, integer) to chatkit_cgi;
 		grant execute on function app.chatkit_find_session(text, text, integer, text[])
 			to chatkit_cgi;
 		alter role chatkit_cgi in database elsewhere set search_path = app;
