@@ -136,15 +136,15 @@ statuses() {
 	assert_status 200
 	browser demo devices TOKEN="$tok" QUERY='?deviceId=laptop-1' ${SCREENSHOT:+SCREENSHOT="$SCREENSHOT"}
 
-	assert 1 == "$(r .heading)" "'Your devices' heading"
-	assert "laptop-1 phone-1" == "$(r '[.before[].device] | join(" ")')" "rows before, newest first"
-	assert "true false" == "$(r '[.before[].current] | map(tostring) | join(" ")')" "this device marked"
-	assert '\(this device\)' =~ "$(r '.before[0].text')" "mark on the current row"
-	assert laptop-1 == "$(r '[.after[].device] | join(" ")')" "rows after the revoke"
-	assert "Revoked the session of phone-1." == "$(r .devicesStatus)" "status under the list"
-	assert true == "$(r .sessionShown)" "this device's session still shown"
-	assert "phone-1:revoked laptop-1:active" == "$(statuses "$user")" "rows in the database"
-	assert "POST GET DELETE GET" == "$(r '.methods | join(" ")')" "requests the page sent"
+	assert_that "$(r .heading)" == 1 "'Your devices' heading"
+	assert_that "$(r '[.before[].device] | join(" ")')" == "laptop-1 phone-1" "rows before, newest first"
+	assert_that "$(r '[.before[].current] | map(tostring) | join(" ")')" == "true false" "this device marked"
+	assert_that "$(r '.before[0].text')" =~ '\(this device\)' "mark on the current row"
+	assert_that "$(r '[.after[].device] | join(" ")')" == laptop-1 "rows after the revoke"
+	assert_that "$(r .devicesStatus)" == "Revoked the session of phone-1." "status under the list"
+	assert_that "$(r .sessionShown)" == true "this device's session still shown"
+	assert_that "$(statuses "$user")" == "phone-1:revoked laptop-1:active" "rows in the database"
+	assert_that "$(r '.methods | join(" ")')" == "POST GET DELETE GET" "requests the page sent"
 }
 
 @test "a revoke from a second tab makes the first tab's next request create a new session" {
@@ -153,17 +153,17 @@ statuses() {
 	tok=$(valid_token "$user")
 	browser demo secondTab TOKEN="$tok" QUERY='?deviceId=tab-1' QUERY2='?deviceId=tab-2'
 
-	assert "$(r .first)" == "$(r .stillShown)" "first tab's shown id before it asks again"
-	assert "$(r .first)" != "$(r .second)" "first tab's id after it asked again"
-	assert "tab-2 tab-1" == "$(r '[.rows2[].device] | join(" ")')" "second tab's list"
-	assert "true false" == "$(r '[.rows2[].current] | map(tostring) | join(" ")')" "second tab marks tab-2"
-	assert "Revoked the session of tab-1." == "$(r .tab2Status)" "second tab's status"
-	assert "A new session was created." == "$(r .status)" "first tab's status"
-	assert "tab-1 tab-2" == "$(r '[.rows1[].device] | join(" ")')" "first tab's list after"
+	assert_that "$(r .stillShown)" == "$(r .first)" "first tab's shown id before it asks again"
+	assert_that "$(r .second)" != "$(r .first)" "first tab's id after it asked again"
+	assert_that "$(r '[.rows2[].device] | join(" ")')" == "tab-2 tab-1" "second tab's list"
+	assert_that "$(r '[.rows2[].current] | map(tostring) | join(" ")')" == "true false" "second tab marks tab-2"
+	assert_that "$(r .tab2Status)" == "Revoked the session of tab-1." "second tab's status"
+	assert_that "$(r .status)" == "A new session was created." "first tab's status"
+	assert_that "$(r '[.rows1[].device] | join(" ")')" == "tab-1 tab-2" "first tab's list after"
 	run -0 pg_sql "select status from chatkit_sessions where session_token = :'t'" t="$(r .first)"
-	assert revoked == "$output" "first session in the database"
-	assert "$(r .second)" == "$(pg_sql "select session_token from chatkit_sessions
-		where clerk_user_id = :'u' and device_id = 'tab-1' and status = 'active'" u="$user")" \
+	assert_that "$output" == revoked "first session in the database"
+	assert_that "$(pg_sql "select session_token from chatkit_sessions
+		where clerk_user_id = :'u' and device_id = 'tab-1' and status = 'active'" u="$user")" == "$(r .second)" \
 		"new session in the database"
 }
 
@@ -323,27 +323,27 @@ statuses() {
 	bad=$(mint_token --payload "$(claims "$user")" --key "$OTHER_PRIV")
 	browser module manage TOKEN="$tok" BAD_TOKEN="$bad"
 
-	assert 3 == "$(r '.ids | unique | length')" "three distinct sessions"
-	assert "dev-m2 dev-m1" == "$(r '[.listed[].deviceId] | join(" ")')" "list(), newest first"
-	assert false == "$(r '[.listed[] | has("chatKitSessionId")] | any')" "no chatKitSessionId in a list"
-	assert "Bearer $tok" == "$(r .getAuthorization)" "GET Authorization"
-	assert null == "$(r .getBody)" "GET sends no body"
-	assert "Bearer $tok" == "$(r .deleteAuthorization)" "DELETE Authorization"
-	assert application/json == "$(r .deleteType)" "DELETE Content-Type"
-	assert '{"deviceId":"dev-m2"}' == "$(r '.deleteBodies[0]')" "revoke() body"
-	assert '{"all":true}' == "$(r '.deleteBodies[3]')" "revokeAll() body"
-	assert "1 true" == "$(r '"\(.revokedOther) \(.keptAfterOther)"')" "revoke of another device keeps ours"
-	assert dev-m1 == "$(r '.listedAfter | join(" ")')" "list after it"
-	assert "1 true" == "$(r '"\(.revokedOwn) \(.droppedOwn)"')" "revoke of our own device drops it"
-	assert none == "$(r '.states[0]')" "subscribers told"
-	assert 0 == "$(r .revokedNone)" "revoke of a device with no session"
-	assert "1 true 0" == "$(r '"\(.revokedAll) \(.droppedAll) \(.afterAll)"')" "revokeAll()"
-	assert "400 Bad Request true" == "$(r '"\(.badShape.status) \(.badShape.error) \(.badShape.isChatKitSessionError)"')" "bad deviceId"
-	assert "401 Unauthorized true" == "$(r '"\(.refusedList.status) \(.refusedList.error) \(.refusedList.isChatKitSessionError)"')" "list() refused"
-	assert "401 Unauthorized" == "$(r '"\(.refusedRevoke.status) \(.refusedRevoke.error)"')" "revokeAll() refused"
-	assert 401 == "$(r .noToken.status)" "revokeAll without a token"
-	assert true == "$(r .clientErrorUntouched)" "client.error left alone"
-	assert "dev-m1:revoked dev-m2:revoked dev-m1:revoked" == "$(statuses "$user")" "rows in the database"
+	assert_that "$(r '.ids | unique | length')" == 3 "three distinct sessions"
+	assert_that "$(r '[.listed[].deviceId] | join(" ")')" == "dev-m2 dev-m1" "list(), newest first"
+	assert_that "$(r '[.listed[] | has("chatKitSessionId")] | any')" == false "no chatKitSessionId in a list"
+	assert_that "$(r .getAuthorization)" == "Bearer $tok" "GET Authorization"
+	assert_that "$(r .getBody)" == null "GET sends no body"
+	assert_that "$(r .deleteAuthorization)" == "Bearer $tok" "DELETE Authorization"
+	assert_that "$(r .deleteType)" == application/json "DELETE Content-Type"
+	assert_that "$(r '.deleteBodies[0]')" == '{"deviceId":"dev-m2"}' "revoke() body"
+	assert_that "$(r '.deleteBodies[3]')" == '{"all":true}' "revokeAll() body"
+	assert_that "$(r '"\(.revokedOther) \(.keptAfterOther)"')" == "1 true" "revoke of another device keeps ours"
+	assert_that "$(r '.listedAfter | join(" ")')" == dev-m1 "list after it"
+	assert_that "$(r '"\(.revokedOwn) \(.droppedOwn)"')" == "1 true" "revoke of our own device drops it"
+	assert_that "$(r '.states[0]')" == none "subscribers told"
+	assert_that "$(r .revokedNone)" == 0 "revoke of a device with no session"
+	assert_that "$(r '"\(.revokedAll) \(.droppedAll) \(.afterAll)"')" == "1 true 0" "revokeAll()"
+	assert_that "$(r '"\(.badShape.status) \(.badShape.error) \(.badShape.isChatKitSessionError)"')" == "400 Bad Request true" "bad deviceId"
+	assert_that "$(r '"\(.refusedList.status) \(.refusedList.error) \(.refusedList.isChatKitSessionError)"')" == "401 Unauthorized true" "list() refused"
+	assert_that "$(r '"\(.refusedRevoke.status) \(.refusedRevoke.error)"')" == "401 Unauthorized" "revokeAll() refused"
+	assert_that "$(r .noToken.status)" == 401 "revokeAll without a token"
+	assert_that "$(r .clientErrorUntouched)" == true "client.error left alone"
+	assert_that "$(statuses "$user")" == "dev-m1:revoked dev-m2:revoked dev-m1:revoked" "rows in the database"
 }
 
 @test "the React hook gives session, loading, error and createSession" {
@@ -370,9 +370,9 @@ statuses() {
 	bad=$(mint_token --payload "$(claims "$user")" --key "$OTHER_PRIV")
 	browser module react TOKEN="$tok" BAD_TOKEN="$bad" MANAGE=1
 
-	assert dev-react == "$(r '.hookList | join(" ")')" "list()"
-	assert 1 == "$(r .hookRevoked)" "revoke('dev-react')"
-	assert '^idle\|\|' =~ "$(r .afterRevoke)" "hook state after revoking its own device"
-	assert 0 == "$(r .hookRevokedAll)" "revokeAll() with nothing left"
-	assert "dev-react:revoked" == "$(statuses "$user")" "rows in the database"
+	assert_that "$(r '.hookList | join(" ")')" == dev-react "list()"
+	assert_that "$(r .hookRevoked)" == 1 "revoke('dev-react')"
+	assert_that "$(r .afterRevoke)" =~ '^idle\|\|' "hook state after revoking its own device"
+	assert_that "$(r .hookRevokedAll)" == 0 "revokeAll() with nothing left"
+	assert_that "$(statuses "$user")" == "dev-react:revoked" "rows in the database"
 }

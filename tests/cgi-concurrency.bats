@@ -150,10 +150,10 @@ assert_distinct() {
 @test "20 concurrent creates under a rate of 5 give exactly 5 creates and 15 answers of 429" {
 	cgi_env+=(CHATKIT_CREATE_RATE=5)
 	burst 20 --body '{"deviceId":"rate-@I@"}'
-	assert 5 == "$(grep -c '^200 ' <<<"$results")" "requests answered 200"
-	assert 15 == "$(grep -c '^429 ' <<<"$results")" "requests answered 429"
-	assert 15 == "$(grep -l '^#   Retry-After: [1-9][0-9]*$' "$BATS_TEST_TMPDIR"/burst/*.log |
-		wc -l)" "answers with a Retry-After" 
+	assert_that "$(grep -c '^200 ' <<<"$results")" == 5 "requests answered 200"
+	assert_that "$(grep -c '^429 ' <<<"$results")" == 15 "requests answered 429"
+	assert_that "$(grep -l '^#   Retry-After: [1-9][0-9]*$' "$BATS_TEST_TMPDIR"/burst/*.log |
+		wc -l)" == 15 "answers with a Retry-After"
 	assert_rows "$user" 5
 	assert_rows "$user" 5 "status = 'active'"
 }
@@ -174,9 +174,9 @@ assert_distinct() {
 	burst 20 --body '{"deviceId":"busy-@I@"}'
 	wait "$pid" || rc=$?
 	printf '# --cleanup -> exit %s: %s\n' "$rc" "$(<"$out")"
-	assert 0 == "$rc" "--cleanup exit status"
+	assert_that "$rc" == 0 "--cleanup exit status"
 	assert_all_ok 20
-	assert 'cleanup: 0 marked expired, 1500 expired and 1500 revoked rows deleted' =~ "$(<"$out")" \
+	assert_that "$(<"$out")" =~ 'cleanup: 0 marked expired, 1500 expired and 1500 revoked rows deleted' \
 		"--cleanup output"
 	assert_rows "$user" 0 "device_id like 'old-%'"
 	assert_rows "$user" 10 "status = 'active'"

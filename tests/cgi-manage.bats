@@ -90,9 +90,9 @@ clean_slate() {
 	assert_status 200
 	assert_json '.sessions[0] | keys_unsorted | join(",")' \
 		"deviceId,workflowId,createdAt,expiresAt,lastActivityAt,metadata"
-	assert "$ISO_MS_RE" =~ "$(json_field '.sessions[0].createdAt')" createdAt
-	assert "$ISO_MS_RE" =~ "$(json_field '.sessions[0].expiresAt')" expiresAt
-	assert "$ISO_MS_RE" =~ "$(json_field '.sessions[0].lastActivityAt')" lastActivityAt
+	assert_that "$(json_field '.sessions[0].createdAt')" =~ "$ISO_MS_RE" createdAt
+	assert_that "$(json_field '.sessions[0].expiresAt')" =~ "$ISO_MS_RE" expiresAt
+	assert_that "$(json_field '.sessions[0].lastActivityAt')" =~ "$ISO_MS_RE" lastActivityAt
 }
 
 @test "a list never carries the chatKitSessionId" {
@@ -180,7 +180,7 @@ clean_slate() {
 	assert_status 200
 	assert_header Cache-Control '^no-store$'
 	assert_json .revoked 1
-	assert "dev-a:revoked dev-b:active" == "$(statuses)" "rows after the DELETE"
+	assert_that "$(statuses)" == "dev-a:revoked dev-b:active" "rows after the DELETE"
 }
 
 @test "DELETE with all true revokes every active session of the caller" {
@@ -195,7 +195,7 @@ clean_slate() {
 	revoke '{"all":true}'
 	assert_status 200
 	assert_json .revoked 3
-	assert "dev-a:revoked dev-b:revoked dev-c:revoked" == "$(statuses)" "rows after the DELETE"
+	assert_that "$(statuses)" == "dev-a:revoked dev-b:revoked dev-c:revoked" "rows after the DELETE"
 	assert_rows "$other" 1 "status = 'active'"
 }
 
@@ -204,7 +204,7 @@ clean_slate() {
 	revoke '{"deviceId":"dev-none"}'
 	assert_status 200
 	assert_json .revoked 0
-	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+	assert_that "$(statuses)" == "dev-a:active" "rows after the DELETE"
 }
 
 @test "a second DELETE of the same device answers revoked 0" {
@@ -228,7 +228,7 @@ clean_slate() {
 		 where clerk_user_id = :'u'" u="$user"
 	revoke '{"all":true}'
 	assert_json .revoked 0
-	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+	assert_that "$(statuses)" == "dev-a:active" "rows after the DELETE"
 }
 
 @test "DELETE ignores unknown keys" {
@@ -262,7 +262,7 @@ clean_slate() {
 		revoke "$body"
 		assert_error 400 'Bad Request' || die "body: $body"
 		assert_header Cache-Control '^no-store$'
-		assert "dev-a:active" == "$(statuses)" "rows after DELETE $body"
+		assert_that "$(statuses)" == "dev-a:active" "rows after DELETE $body"
 	done <<-'EOF'
 		{}
 		{"all":false}
@@ -292,14 +292,14 @@ clean_slate() {
 	open dev-a
 	session_call "$user" -X DELETE
 	assert_error 400 'Bad Request'
-	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+	assert_that "$(statuses)" == "dev-a:active" "rows after the DELETE"
 }
 
 @test "DELETE with an empty body and Content-Length 0 gets 400" {
 	open dev-a
 	session_call "$user" -X DELETE CONTENT_LENGTH=0 CONTENT_TYPE=application/json
 	assert_error 400 'Bad Request'
-	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+	assert_that "$(statuses)" == "dev-a:active" "rows after the DELETE"
 }
 
 @test "a 400 for a DELETE body says what shape is expected" {
@@ -320,7 +320,7 @@ clean_slate() {
 	open dev-a
 	revoke '{"deviceId":"dev-a"}' CONTENT_TYPE=text/plain
 	assert_error 415 'Unsupported Media Type'
-	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+	assert_that "$(statuses)" == "dev-a:active" "rows after the DELETE"
 }
 
 @test "DELETE with a body over 64 KiB gets 413" {
@@ -332,7 +332,7 @@ clean_slate() {
 	open dev-a
 	cgi_call -X DELETE --body '{"all":true}'
 	assert_error 401 Unauthorized
-	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+	assert_that "$(statuses)" == "dev-a:active" "rows after the DELETE"
 }
 
 @test "DELETE for an inactive user gets 403 and revokes nothing" {
@@ -340,7 +340,7 @@ clean_slate() {
 	pg_sql "update users set is_active = false where clerk_user_id = :'u'" u="$user"
 	revoke '{"all":true}'
 	assert_error 403 Forbidden
-	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+	assert_that "$(statuses)" == "dev-a:active" "rows after the DELETE"
 }
 
 @test "DELETE for a user without a users row gets 403 User role not found" {
@@ -353,7 +353,7 @@ clean_slate() {
 	open dev-a
 	revoke '{"all":true}' CHATKIT_ALLOWED_ROLES=admin
 	assert_error 403 Forbidden
-	assert "dev-a:active" == "$(statuses)" "rows after the DELETE"
+	assert_that "$(statuses)" == "dev-a:active" "rows after the DELETE"
 }
 
 # --- after a revoke --------------------------------------------------------
@@ -365,7 +365,7 @@ clean_slate() {
 	revoke '{"deviceId":"dev-a"}'
 	assert_json .revoked 1
 	open dev-a
-	assert "$old" != "$sid" "chatKitSessionId after the revoke"
+	assert_that "$sid" != "$old" "chatKitSessionId after the revoke"
 	assert_rows "$user" 1 "status = 'active' and session_token = '$sid'"
 	assert_rows "$user" 1 "status = 'revoked' and session_token = '$old'"
 }
@@ -378,7 +378,7 @@ clean_slate() {
 	revoke '{"all":true}'
 	session_call "$user"
 	assert_status 200
-	assert "$old" != "$(json_field .session.chatKitSessionId)" "chatKitSessionId after the revoke"
+	assert_that "$(json_field .session.chatKitSessionId)" != "$old" "chatKitSessionId after the revoke"
 	assert_rows "$user" 2
 }
 
@@ -390,7 +390,7 @@ clean_slate() {
 		 where clerk_user_id = :'u'" u="$user"
 	revoke '{"deviceId":"dev-a"}'
 	open dev-a
-	assert "$old" != "$sid" "chatKitSessionId"
+	assert_that "$sid" != "$old" "chatKitSessionId"
 	assert_rows "$user" 1 "status = 'revoked' and session_token = '$old'
 		and expires_at < now() + interval '11 minutes'"
 	assert_rows "$user" 2
@@ -407,14 +407,14 @@ clean_slate() {
 		assert_header Allow '^GET, POST, DELETE$'
 		assert_header Cache-Control '^no-store$'
 	done
-	assert "dev-a:active" == "$(statuses)" "rows after the refused methods"
+	assert_that "$(statuses)" == "dev-a:active" "rows after the refused methods"
 }
 
 @test "a lower-case delete gets 405" {
 	open dev-a
 	session_call "$user" -X delete --body '{"all":true}'
 	assert_error 405 'Method Not Allowed'
-	assert "dev-a:active" == "$(statuses)" "rows after the refused method"
+	assert_that "$(statuses)" == "dev-a:active" "rows after the refused method"
 }
 
 # --- device cap ------------------------------------------------------------
@@ -425,7 +425,7 @@ clean_slate() {
 	open dev-2
 	open dev-3
 	open dev-4
-	assert "dev-1:revoked dev-2:active dev-3:active dev-4:active" == "$(statuses)" "rows"
+	assert_that "$(statuses)" == "dev-1:revoked dev-2:active dev-3:active dev-4:active" "rows"
 	list
 	assert_json '.sessions | length' 3
 }
@@ -440,7 +440,7 @@ clean_slate() {
 		 where clerk_user_id = :'u' and device_id = 'dev-1'" u="$user"
 	open dev-1
 	open dev-4
-	assert "dev-1:active dev-2:revoked dev-3:active dev-4:active" == "$(statuses)" "rows"
+	assert_that "$(statuses)" == "dev-1:active dev-2:revoked dev-3:active dev-4:active" "rows"
 }
 
 @test "reusing a device under the cap revokes nothing" {
@@ -449,7 +449,7 @@ clean_slate() {
 	open dev-2
 	open dev-1
 	open dev-2
-	assert "dev-1:active dev-2:active" == "$(statuses)" "rows"
+	assert_that "$(statuses)" == "dev-1:active dev-2:active" "rows"
 }
 
 @test "a user over the cap from before is brought down to it by the next create" {
@@ -479,7 +479,7 @@ clean_slate() {
 	cgi_env+=(CHATKIT_MAX_DEVICES=1)
 	open dev-1
 	open dev-2
-	assert "dev-1:revoked dev-2:active" == "$(statuses)" "rows"
+	assert_that "$(statuses)" == "dev-1:revoked dev-2:active" "rows"
 }
 
 @test "a CHATKIT_MAX_DEVICES that is not a whole number gets 500 naming it" {
@@ -548,11 +548,11 @@ clean_slate() {
 	open dev-1
 	first=$sid
 	open dev-1
-	assert "$first" == "$sid" "reused chatKitSessionId"
+	assert_that "$sid" == "$first" "reused chatKitSessionId"
 	pg_sql "update chatkit_sessions set expires_at = now() + interval '10 minutes'
 		 where clerk_user_id = :'u'" u="$user"
 	open dev-1
-	assert "$first" != "$sid" "refreshed chatKitSessionId"
+	assert_that "$sid" != "$first" "refreshed chatKitSessionId"
 	assert_rows "$user" 1
 	session_call "$user" --body '{"deviceId":"dev-2"}'
 	assert_status 429
@@ -686,7 +686,7 @@ clean_slate() {
 	seed "$user" 1 revoked "now() - interval '40 days'" "now() + interval '1 day'" "now() - interval '31 days'"
 	cleanup CHATKIT_RETENTION_DAYS=0
 	assert_failure
-	assert "CHATKIT_RETENTION_DAYS" =~ "$stderr" "stderr"
+	assert_that "$stderr" =~ "CHATKIT_RETENTION_DAYS" "stderr"
 	assert_rows "$user" 1
 }
 
@@ -694,7 +694,7 @@ clean_slate() {
 	skip_in_fastcgi "--cleanup is a command, not a request"
 	cleanup CHATKIT_DATABASE_URL="$(pg_dead_url)"
 	assert_failure
-	assert "database" =~ "$stderr" "stderr"
+	assert_that "$stderr" =~ "database" "stderr"
 }
 
 @test "--cleanup as a CGI argument (a query string without =) is not run" {
@@ -704,8 +704,8 @@ clean_slate() {
 	out=$(timeout -k 5 30 env -i "${cgi_env[@]}" GATEWAY_INTERFACE=CGI/1.1 \
 		REQUEST_METHOD=GET QUERY_STRING=--cleanup "$CGI" --cleanup </dev/null) || rc=$?
 	printf '# exit %s:\n%s\n' "$rc" "$out" | sed 's/^/#   /'
-	assert 0 == "$rc" "exit status"
-	assert '^Status: 401 ' =~ "$out" "the answer to a request without a token"
+	assert_that "$rc" == 0 "exit status"
+	assert_that "$out" =~ '^Status: 401 ' "the answer to a request without a token"
 	assert_rows "$user" 2
 }
 
@@ -713,7 +713,7 @@ clean_slate() {
 	skip_in_fastcgi "options are for commands, not requests"
 	run --separate-stderr timeout 10 env -i "$CGI" --frobnicate
 	assert_failure
-	assert "usage" =~ "$stderr" "stderr"
+	assert_that "$stderr" =~ "usage" "stderr"
 }
 
 # fill_cleanup FILE: the shipped cleanup/FILE.in (or FILE) with this
@@ -735,8 +735,8 @@ fill_cleanup() {
 		>"$BATS_TEST_TMPDIR/chatkit-session.conf"
 	cron=$(fill_cleanup chatkit-session-cleanup.cron)
 	line=$(grep -v '^#' "$cron" | grep .)
-	assert 1 == "$(wc -l <<<"$line")" "one cron line"
-	assert '^[0-9]+ [0-9]+ \* \* \* www-data ' =~ "$line" "schedule and user"
+	assert_that "$(wc -l <<<"$line")" == 1 "one cron line"
+	assert_that "$line" =~ '^[0-9]+ [0-9]+ \* \* \* www-data ' "schedule and user"
 	# The command is what follows the five time fields and the user.
 	run timeout -k 5 60 env -i PATH=/usr/bin:/bin sh -c "$(cut -d' ' -f7- <<<"$line")"
 	assert_success
@@ -752,10 +752,10 @@ fill_cleanup() {
 	printf 'CHATKIT_DATABASE_URL=%s\n' "$CHATKIT_DATABASE_URL" \
 		>"$BATS_TEST_TMPDIR/chatkit-session.conf"
 	svc=$(fill_cleanup chatkit-session-cleanup.service)
-	assert 'Type=oneshot' =~ "$(<"$svc")" "service type"
+	assert_that "$(<"$svc")" =~ 'Type=oneshot' "service type"
 	envline=$(sed -n 's/^Environment=//p' "$svc")
 	exec=$(sed -n 's/^ExecStart=//p' "$svc")
-	assert "${CGI%/*}/chatkit-session.cgi --cleanup" == "$exec" ExecStart
+	assert_that "$exec" == "${CGI%/*}/chatkit-session.cgi --cleanup" ExecStart
 	run timeout -k 5 60 env -i PATH=/usr/bin:/bin "$envline" $exec
 	assert_success
 	assert_output 'cleanup: 0 marked expired, 0 expired and 2 revoked rows deleted (older than 30 days)'
@@ -766,8 +766,8 @@ fill_cleanup() {
 	skip_in_fastcgi "--cleanup is a command, not a request"
 	local timer
 	timer=$(fill_cleanup chatkit-session-cleanup.timer)
-	assert 'OnCalendar=daily' =~ "$(<"$timer")" "OnCalendar"
-	assert 'WantedBy=timers.target' =~ "$(<"$timer")" "WantedBy"
+	assert_that "$(<"$timer")" =~ 'OnCalendar=daily' "OnCalendar"
+	assert_that "$(<"$timer")" =~ 'WantedBy=timers.target' "WantedBy"
 	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
 	# The pair side by side, as installed: the timer names the service.
 	run timeout 30 systemd-analyze verify --man=no \
