@@ -115,10 +115,6 @@ main(int argc, char **argv)
 	    .write = fd_write,
 	    .write_arg = &cgi};
 
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		version_print(stdout);
-		return 0;
-	}
 	version_ca_default();
 	signal(SIGPIPE, SIG_IGN);
 	/*
@@ -130,8 +126,12 @@ main(int argc, char **argv)
 	    getenv("REQUEST_METHOD") == NULL) {
 		if (argc == 2 && strcmp(argv[1], "--cleanup") == 0)
 			return cleanup_command();
+		if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+			version_print(stdout);
+			return 0;
+		}
 		fprintf(stderr,
-		    "usage: %s [--cleanup]\n"
+		    "usage: %s [--cleanup|--version]\n"
 		    "  (no argument: answer one CGI or FastCGI "
 		    "request)\n",
 		    argv[0]);

@@ -101,6 +101,14 @@ make_root() {
 	assert_line --partial "rebuild"
 }
 
+@test "a CGI request whose query string is --version gets a JSON answer, not the version text" {
+	# Apache passes a query string without "=" as arguments (RFC 3875, 4.4).
+	run -0 env -i GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET QUERY_STRING=--version \
+		SERVER_PROTOCOL=HTTP/1.1 "$PORTABLE_CGI" --version
+	refute_output --partial "OpenSSL"
+	assert_line --regexp '^Content-Type: application/json'
+}
+
 @test "--version in the portable build names libcurl when the program links it" {
 	grep -q 'with-libcurl' "$TOP_SRCDIR/configure.ac" ||
 		skip "this program does not use libcurl yet (configure has no --with-libcurl)"
