@@ -469,7 +469,9 @@ json_parse_strict_ex(const char *text, size_t len, int depth, unsigned flags)
 
 	if (!json_valid(text, len, depth, flags))
 		return NULL;
-	if ((tok = json_tokener_new_ex(depth)) == NULL)
+	/* json-c's max_depth n takes n - 1 levels that hold a value; the
+	 * scanner has bounded the nesting to depth already. */
+	if ((tok = json_tokener_new_ex(depth + 1)) == NULL)
 		return NULL;
 	json_tokener_set_flags(
 	    tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
