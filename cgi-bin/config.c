@@ -57,6 +57,7 @@ static const struct setting settings[] = {
     {"CHATKIT_MAX_DEVICES", T_NUMBER, "10", OFF(max_devices), 0, 100000},
     {"CHATKIT_CREATE_RATE", T_NUMBER, "30", OFF(create_rate), 0, 100000},
     {"CHATKIT_RETENTION_DAYS", T_NUMBER, "30", OFF(retention_days), 1, 36500},
+    {"CHATKIT_DB_TIMEOUT", T_SECONDS, "5", OFF(db_timeout), 1, 3600},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -15,7 +15,7 @@
 /* Looks a setting up (a FastCGI param, then the environment); borrowed. */
 typedef const char *(*config_lookup_fn)(const char *name, void *arg);
 
-#define CONFIG_SOURCES 15 /* looked-up names: the settings + CHATKIT_CONFIG */
+#define CONFIG_SOURCES 16 /* looked-up names: the settings + CHATKIT_CONFIG */
 
 struct config_list {
 	char *item[CONFIG_LIST_MAX];
@@ -37,6 +37,7 @@ struct config {
 	long max_devices;	    /* active sessions per user; 0: no cap */
 	long create_rate;	    /* creates per user per hour; 0: no limit */
 	long retention_days;	    /* --cleanup keeps newer rows */
+	long db_timeout;	    /* seconds: CHATKIT_DB_TIMEOUT */
 	struct keyring keys;	    /* verification keys, and their source */
 	char *source[CONFIG_SOURCES]; /* raw values read, for config_stale */
 	struct file_watch file;	      /* the CHATKIT_CONFIG file */

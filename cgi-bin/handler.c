@@ -25,6 +25,7 @@ query_init(struct session_query *q, const struct config *cfg,
 	q->user_id = who->user_id;
 	q->roles = cfg->roles.item;
 	q->nroles = cfg->roles.n;
+	q->timeout = cfg->db_timeout;
 }
 
 /* {"<key>": value} as text (value is consumed), or NULL. */

@@ -75,6 +75,7 @@ static const struct {
     {ST_FORBIDDEN, "User role not allowed"},	/* STORE_ROLE_DENIED */
     {ST_TOO_MANY, NULL},			/* STORE_RATE_LIMITED */
     {ST_UNAVAILABLE, NULL},			/* STORE_UNAVAILABLE */
+    {ST_UNAVAILABLE, NULL},			/* STORE_TIMEOUT */
     {ST_INTERNAL, NULL},			/* STORE_ERROR */
 };
 

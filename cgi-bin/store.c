@@ -3,21 +3,26 @@
  * revoke and cleanup */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
 
+#include "log.h"
 #include "store.h"
 
-#define CONNECT_TIMEOUT "5" /* seconds, unless the user chose one */
 #define ROLES_TEXT_MAX 4096 /* bytes of the text[] literal */
 #define ACQUIRE_TRIES 2	    /* a serialization failure is retried once */
 #define ACQUIRE_PARAMS 11
+#define CANCEL_GRACE_MS 1000 /* for the server to confirm a cancel */
+#define CLEANUP_TIMEOUT 3600 /* seconds for one --cleanup batch */
 
 /*
  * One round trip, one transaction. No session state (no SET, a
@@ -69,11 +74,69 @@ enum prep {
 };
 
 struct store {
-	PGconn *conn;	/* NULL until first use */
-	char *url;	/* CHATKIT_DATABASE_URL or NULL */
-	enum prep prep; /* of conn */
-	char stmt[32];	/* STMT_PREFIX and a hash of SQL_ACQUIRE */
+	PGconn *conn;	    /* NULL until first use */
+	char *url;	    /* CHATKIT_DATABASE_URL or NULL */
+	enum prep prep;	    /* of conn */
+	char stmt[32];	    /* STMT_PREFIX and a hash of SQL_ACQUIRE */
+	long long deadline; /* of this request, ms on the monotonic clock */
+	bool timed_out;	    /* this request's deadline passed */
 };
+
+/* Milliseconds on the monotonic clock. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Waits until conn's socket is ready for events or the deadline passes:
+ * 1 ready, 0 deadline passed, -1 error (no socket, poll failed).
+ */
+static int
+wait_socket(PGconn *conn, short events, long long deadline)
+{
+	struct pollfd pfd = {.fd = PQsocket(conn), .events = events};
+	long long left;
+	int rc;
+
+	if (pfd.fd < 0)
+		return -1;
+	for (;;) {
+		if ((left = deadline - now_ms()) <= 0)
+			return 0;
+		rc = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc != 0)
+			return rc < 0 ? -1 : 1;
+	}
+}
+
+/* Server notices go to our log, one line each, like our own lines. */
+static void
+notice_log(void *arg, const char *message)
+{
+	size_t n = strlen(message);
+
+	(void)arg;
+	while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == '\r'))
+		n--;
+	log_warnx("database: %.*s", (int)(n > INT_MAX ? INT_MAX : n), message);
+}
+
+/* Closes the connection; the next request opens a new one. */
+static void
+drop_connection(struct store *st)
+{
+	if (st->conn != NULL)
+		PQfinish(st->conn);
+	st->conn = NULL;
+	st->prep = PREP_UNKNOWN;
+}
 
 /* FNV-1a, 32 bits: a name for a statement text, not a security measure. */
 static unsigned long
@@ -108,8 +171,7 @@ store_free(struct store *st)
 {
 	if (st == NULL)
 		return;
-	if (st->conn != NULL)
-		PQfinish(st->conn);
+	drop_connection(st);
 	free(st->url);
 	free(st);
 }
@@ -142,31 +204,52 @@ service_named(const char *url)
 }
 
 /*
+ * The connect_timeout libpq settled on for conn (URL, PGCONNECT_TIMEOUT
+ * or a service entry) in ms, as libpq counts it (under 2 s is 2 s); -1
+ * when none. An asynchronous connection leaves it to us.
+ */
+static long long
+connect_timeout_ms(PGconn *conn)
+{
+	PQconninfoOption *opts, *o;
+	long long ms = -1;
+	long t;
+
+	if ((opts = PQconninfo(conn)) == NULL)
+		return -1;
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "connect_timeout") == 0 &&
+		    o->val != NULL && o->val[0] != '\0') {
+			t = strtol(o->val, NULL, 10);
+			if (t > 0)
+				ms = (t < 2 ? 2 : t) * 1000LL;
+		}
+	PQconninfoFree(opts);
+	return ms;
+}
+
+/*
  * A connection that is up, or false with the reason in e. *fresh tells
- * whether it was opened just now (a kept one may have died unseen).
+ * whether it was opened just now (a kept one may have died unseen). The
+ * connection is made without blocking, so that it ends by the request's
+ * deadline (or a shorter connect_timeout the user set).
  */
 static bool
 store_connect(struct store *st, bool *fresh, struct err *e)
 {
-	const char *keys[5], *vals[5];
+	const char *keys[4], *vals[4];
+	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+	long long deadline = st->deadline, ct;
 	bool service;
-	int n = 0;
+	int n = 0, rc = 1;
 
 	*fresh = false;
 	if (st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK)
 		return true;
 	*fresh = true;
-	st->prep = PREP_UNKNOWN;
-	if (st->conn != NULL) {
-		PQfinish(st->conn);
-		st->conn = NULL;
-	}
+	drop_connection(st);
 	/* Earlier keywords are overridden by what the URL itself sets. */
 	service = service_named(st->url);
-	if (!service && getenv("PGCONNECT_TIMEOUT") == NULL) {
-		keys[n] = "connect_timeout";
-		vals[n++] = CONNECT_TIMEOUT;
-	}
 	/*
 	 * GSSAPI encryption is tried first by default, which sets up
 	 * Kerberos (krb5.conf, keytab and credential cache lookups) on every
@@ -186,19 +269,124 @@ store_connect(struct store *st, bool *fresh, struct err *e)
 	}
 	keys[n] = NULL;
 	vals[n] = NULL;
-	st->conn = PQconnectdbParams(keys, vals, 1);
-	if (st->conn == NULL) {
+	if ((st->conn = PQconnectStartParams(keys, vals, 1)) == NULL) {
 		err_set(e, "database: out of memory");
 		return false;
 	}
-	if (PQstatus(st->conn) != CONNECTION_OK) {
+	PQsetNoticeProcessor(st->conn, notice_log, NULL);
+	if ((ct = connect_timeout_ms(st->conn)) >= 0 &&
+	    now_ms() + ct < deadline)
+		deadline = now_ms() + ct;
+	while (PQstatus(st->conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
+	       ps != PGRES_POLLING_FAILED) {
+		rc = wait_socket(st->conn,
+		    ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+		if (rc <= 0)
+			break;
+		ps = PQconnectPoll(st->conn);
+	}
+	if (ps == PGRES_POLLING_OK && PQstatus(st->conn) == CONNECTION_OK)
+		return true;
+	if (rc == 0)
+		err_set(e, "database connection timed out");
+	else
 		err_set(e, "database connection failed: %s",
 		    PQerrorMessage(st->conn));
-		PQfinish(st->conn);
-		st->conn = NULL;
-		return false;
+	drop_connection(st);
+	return false;
+}
+
+/*
+ * Asks the server to cancel the running statement: a request of its own,
+ * which pgbouncer passes on to the server connection in use.
+ */
+static void
+cancel_statement(struct store *st)
+{
+	PGcancel *c;
+	char buf[256];
+
+	if ((c = PQgetCancel(st->conn)) == NULL)
+		return;
+	if (!PQcancel(c, buf, sizeof(buf)))
+		log_warnx("database: cancel request failed: %s", buf);
+	PQfreeCancel(c);
+}
+
+/*
+ * The result of the query just sent (the last one, when a query gives
+ * several), waiting no later than the request's deadline. Past it, the
+ * statement is cancelled on the server and st->timed_out set; the server
+ * then has CANCEL_GRACE_MS to answer, and a connection that stays silent
+ * even then, or is left inside a transaction, is closed, so that a kept
+ * connection is always usable by the next request. NULL when nothing
+ * came (the reason is then PQerrorMessage's, or the timeout). The caller
+ * PQclears the result.
+ */
+static PGresult *
+get_result(struct store *st)
+{
+	PGresult *res = NULL, *r;
+	long long deadline = st->deadline;
+	bool cancelled = false;
+	int rc;
+
+	for (;;) {
+		while (!PQisBusy(st->conn)) {
+			if ((r = PQgetResult(st->conn)) == NULL)
+				goto out;
+			PQclear(res);
+			res = r;
+		}
+		rc = wait_socket(st->conn, POLLIN, deadline);
+		if (rc == 0 && !cancelled) {
+			st->timed_out = true;
+			cancel_statement(st);
+			cancelled = true;
+			deadline = now_ms() + CANCEL_GRACE_MS;
+			continue;
+		}
+		if (rc == 0) {
+			log_warnx("database: no answer to a cancel in %d ms; "
+				  "connection closed",
+			    CANCEL_GRACE_MS);
+			PQclear(res);
+			drop_connection(st);
+			return NULL;
+		}
+		/* A lost connection: libpq turns it into an error result. */
+		if (rc < 0 || !PQconsumeInput(st->conn)) {
+			while ((r = PQgetResult(st->conn)) != NULL) {
+				PQclear(res);
+				res = r;
+			}
+			goto out;
+		}
 	}
-	return true;
+out:
+	if (st->timed_out && PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+		drop_connection(st);
+	return res;
+}
+
+/*
+ * Each sends one query and waits for its result (get_result); NULL when
+ * it could not be sent or nothing came.
+ */
+static PGresult *
+exec_params(struct store *st, const char *sql, int n, const char *const *v)
+{
+	if (!PQsendQueryParams(st->conn, sql, n, NULL, v, NULL, NULL, 0))
+		return NULL;
+	return get_result(st);
+}
+
+static PGresult *
+exec_prepared(struct store *st, int n, const char *const *v)
+{
+	if (!PQsendQueryPrepared(st->conn, st->stmt, n, v, NULL, NULL, 0))
+		return NULL;
+	return get_result(st);
 }
 
 /* '{"a","b"}' with '"' and '\' escaped; false when it does not fit. */
@@ -272,8 +460,7 @@ find(struct store *st, const struct session_query *q, const char *thr,
 	const char *code;
 	PGresult *res;
 
-	res = PQexecParams(st->conn, SQL_FIND, 4, NULL, params, NULL, NULL, 0);
-	if (res == NULL)
+	if ((res = exec_params(st, SQL_FIND, 4, params)) == NULL)
 		return NULL;
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		if (PQntuples(res) == 1 && PQnfields(res) == 8 &&
@@ -282,7 +469,7 @@ find(struct store *st, const struct session_query *q, const char *thr,
 	} else {
 		code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		if (code == NULL || strcmp(code, "42883") != 0 ||
-		    PQstatus(st->conn) != CONNECTION_OK)
+		    st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK)
 			return res;
 	}
 	PQclear(res);
@@ -361,6 +548,35 @@ random_uuids(char id[37], char token[37])
 	return true;
 }
 
+/*
+ * A statement or lock wait that the server ended for taking too long
+ * (statement_timeout, lock_timeout, or our own cancel): neither retried
+ * nor a reason to give up the named statement.
+ */
+static bool
+timed_out(const PGresult *res)
+{
+	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return code != NULL &&
+	       (strcmp(code, "57014") == 0 || strcmp(code, "55P03") == 0);
+}
+
+/* The log's reason for a STORE_TIMEOUT: ours, or the server's. */
+static void
+timeout_reason(
+    const struct store *st, const PGresult *res, long timeout, struct err *e)
+{
+	if (st->timed_out)
+		err_set(e,
+		    "database: no answer within CHATKIT_DB_TIMEOUT (%ld s); "
+		    "the statement was cancelled",
+		    timeout);
+	else
+		err_set(e, "database: the server ended the statement: %s",
+		    PQresultErrorMessage(res));
+}
+
 /* Failures worth one more try: serialization, deadlock, unique race. */
 static bool
 retryable(const PGresult *res)
@@ -390,18 +606,26 @@ own_backend_prepare(struct store *st)
 	char pid[24];
 	bool own;
 
-	st->prep = PREP_OFF;
-	res = PQexec(st->conn, "SELECT pg_backend_pid()");
 	snprintf(pid, sizeof(pid), "%d", PQbackendPID(st->conn));
+	res = exec_params(st, "SELECT pg_backend_pid()", 0, NULL);
 	own = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	      PQntuples(res) == 1 && PQnfields(res) == 1 &&
 	      strcmp(PQgetvalue(res, 0, 0), pid) == 0;
 	PQclear(res);
+	/* A server too slow to say: look again on the next request. */
+	if (st->timed_out || st->conn == NULL)
+		return;
+	st->prep = PREP_OFF;
 	if (!own)
 		return;
-	res = PQprepare(st->conn, st->stmt, SQL_ACQUIRE, ACQUIRE_PARAMS, NULL);
+	res = NULL;
+	if (PQsendPrepare(
+		st->conn, st->stmt, SQL_ACQUIRE, ACQUIRE_PARAMS, NULL))
+		res = get_result(st);
 	if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK)
 		st->prep = PREP_READY;
+	else if (st->timed_out || st->conn == NULL)
+		st->prep = PREP_UNKNOWN;
 	PQclear(res);
 }
 
@@ -413,7 +637,8 @@ own_backend_prepare(struct store *st)
  * back to unnamed statements and the call runs again as one, which sees
  * the function as it is now. Safe: the failed call's transaction was
  * rolled back. Serialization failures, deadlocks and unique races are
- * left to the caller's retry.
+ * left to the caller's retry; a timeout is the caller's to report, and
+ * the named statement stays.
  */
 static PGresult *
 acquire_call(struct store *st, const char *const *params)
@@ -421,16 +646,16 @@ acquire_call(struct store *st, const char *const *params)
 	PGresult *res;
 
 	if (st->prep == PREP_READY) {
-		res = PQexecPrepared(
-		    st->conn, st->stmt, ACQUIRE_PARAMS, params, NULL, NULL, 0);
+		res = exec_prepared(st, ACQUIRE_PARAMS, params);
 		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK ||
-		    PQstatus(st->conn) != CONNECTION_OK || retryable(res))
+		    st->timed_out || st->conn == NULL ||
+		    PQstatus(st->conn) != CONNECTION_OK || retryable(res) ||
+		    timed_out(res))
 			return res;
 		PQclear(res);
 		st->prep = PREP_OFF;
 	}
-	return PQexecParams(
-	    st->conn, SQL_ACQUIRE, ACQUIRE_PARAMS, NULL, params, NULL, NULL, 0);
+	return exec_params(st, SQL_ACQUIRE, ACQUIRE_PARAMS, params);
 }
 
 /* The outcome column of a refusal, and what the log says of it. */
@@ -473,6 +698,8 @@ store_acquire(struct store *st, const struct session_query *q,
 	int tries;
 
 	memset(s, 0, sizeof(*s));
+	st->deadline = now_ms() + q->timeout * 1000LL;
+	st->timed_out = false;
 	if (q->nroles > 0 &&
 	    !roles_literal(q->roles, q->nroles, roles, sizeof(roles))) {
 		err_set(e, "CHATKIT_ALLOWED_ROLES is too long");
@@ -507,19 +734,23 @@ store_acquire(struct store *st, const struct session_query *q,
 			res = find(st, q, thr, params[6]);
 		else if (st->prep == PREP_UNKNOWN)
 			own_backend_prepare(st);
-		if (res == NULL)
+		if (res == NULL && !st->timed_out && st->conn != NULL)
 			res = acquire_call(st, params);
 		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
 			break;
-		if (PQstatus(st->conn) != CONNECTION_OK) {
+		if (st->timed_out || (res != NULL && timed_out(res))) {
+			timeout_reason(st, res, q->timeout, e);
+			rc = STORE_TIMEOUT;
+			goto out;
+		}
+		if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
 			/*
 			 * A kept connection that died (server restart) gets
 			 * one fresh try; the call is safe to repeat, since
 			 * a request that did commit is then simply reused.
 			 */
 			if (!fresh && tries + 1 < ACQUIRE_TRIES) {
-				PQfinish(st->conn);
-				st->conn = NULL;
+				drop_connection(st);
 				continue;
 			}
 			err_set(e, "database connection lost: %s",
@@ -586,31 +817,37 @@ out:
  * deadlock does: every call here is safe to repeat.
  */
 static PGresult *
-simple_call(struct store *st, const char *sql, const char *what, int n,
-    const char *const *params, enum store_result *rc, struct err *e)
+simple_call(struct store *st, long timeout, const char *sql, const char *what,
+    int n, const char *const *params, enum store_result *rc, struct err *e)
 {
 	PGresult *res = NULL;
 	bool fresh;
 	int tries;
 
+	st->deadline = now_ms() + timeout * 1000LL;
+	st->timed_out = false;
 	for (tries = 0; tries < ACQUIRE_TRIES; tries++) {
 		PQclear(res);
 		if (!store_connect(st, &fresh, e)) {
 			*rc = STORE_UNAVAILABLE;
 			return NULL;
 		}
-		res =
-		    PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, 0);
+		res = exec_params(st, sql, n, params);
 		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK) {
 			if (PQntuples(res) == 1)
 				return res;
 			err_set(e, "%s returned %d rows", what, PQntuples(res));
 			break;
 		}
-		if (PQstatus(st->conn) != CONNECTION_OK) {
+		if (st->timed_out || (res != NULL && timed_out(res))) {
+			timeout_reason(st, res, timeout, e);
+			PQclear(res);
+			*rc = STORE_TIMEOUT;
+			return NULL;
+		}
+		if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
 			if (!fresh && tries + 1 < ACQUIRE_TRIES) {
-				PQfinish(st->conn);
-				st->conn = NULL;
+				drop_connection(st);
 				continue;
 			}
 			err_set(e, "database connection lost: %s",
@@ -651,8 +888,8 @@ store_list(struct store *st, const struct session_query *q, long limit,
 	params[0] = q->user_id;
 	params[1] = q->nroles > 0 ? roles : NULL;
 	params[2] = lim;
-	if ((res = simple_call(st, SQL_LIST, "chatkit_list_sessions", 3, params,
-		 &rc, e)) == NULL)
+	if ((res = simple_call(st, q->timeout, SQL_LIST,
+		 "chatkit_list_sessions", 3, params, &rc, e)) == NULL)
 		return rc;
 	if (PQnfields(res) != 2) {
 		err_set(e, "chatkit_list_sessions returned %d columns",
@@ -690,8 +927,8 @@ store_revoke(struct store *st, const struct session_query *q, long *revoked,
 	params[0] = q->user_id;
 	params[1] = q->device_id;
 	params[2] = q->nroles > 0 ? roles : NULL;
-	if ((res = simple_call(st, SQL_REVOKE, "chatkit_revoke_sessions", 3,
-		 params, &rc, e)) == NULL)
+	if ((res = simple_call(st, q->timeout, SQL_REVOKE,
+		 "chatkit_revoke_sessions", 3, params, &rc, e)) == NULL)
 		return rc;
 	if (PQnfields(res) != 2 || PQgetisnull(res, 0, 1)) {
 		err_set(e, "chatkit_revoke_sessions returned no count");
@@ -717,8 +954,8 @@ store_cleanup_batch(struct store *st, long days, long batch,
 	memset(c, 0, sizeof(*c));
 	snprintf(d, sizeof(d), "%ld", days);
 	snprintf(b, sizeof(b), "%ld", batch);
-	if ((res = simple_call(st, SQL_CLEANUP, "chatkit_cleanup_batch", 2,
-		 params, &rc, e)) == NULL)
+	if ((res = simple_call(st, CLEANUP_TIMEOUT, SQL_CLEANUP,
+		 "chatkit_cleanup_batch", 2, params, &rc, e)) == NULL)
 		return rc;
 	if (PQnfields(res) != 3 || PQgetisnull(res, 0, 0) ||
 	    PQgetisnull(res, 0, 1) || PQgetisnull(res, 0, 2)) {

@@ -17,6 +17,8 @@ enum store_result {
 	STORE_ROLE_DENIED,  /* the user's role is not an allowed one */
 	STORE_RATE_LIMITED, /* a create past CHATKIT_CREATE_RATE */
 	STORE_UNAVAILABLE,  /* the server cannot be reached */
+	STORE_TIMEOUT,	    /* no answer by the deadline, or the server's own
+			       statement or lock timeout: not retried */
 	STORE_ERROR,	    /* anything else */
 	STORE__MAX
 };
@@ -32,6 +34,8 @@ struct session_query {
 	size_t nroles;		 /* 0: every role */
 	long max_devices;	 /* active sessions per user; 0: no cap */
 	long create_rate;	 /* creates per user per hour; 0: no limit */
+	long timeout;		 /* seconds for connect, lock waits and the
+				    statement together (CHATKIT_DB_TIMEOUT) */
 };
 
 struct session {

@@ -7,6 +7,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
+load helpers/pglock
 
 setup_file() {
 	[[ ${HAVE_FASTCGI:-yes} == yes ]] || skip "built without FastCGI support"
@@ -24,6 +25,10 @@ setup() {
 	cgi_env_defaults
 	user=$(unique_id)
 	pg_add_user "$user"
+}
+
+teardown() {
+	unlock_users
 }
 
 # rss_kb: the FastCGI process's resident set, in KiB.
@@ -149,6 +154,63 @@ four_requests() {
 		"checks whose backend it is"
 	assert_that "$(grep -c 'execute <unnamed>: SELECT .* FROM chatkit_acquire_session' \
 		"$BATS_TEST_TMPDIR/log")" == 4 "unnamed acquire calls"
+}
+
+# named_and_unnamed MARK: "N M", executions of the named acquire statement
+# and of the unnamed acquire call in the server log after line MARK.
+named_and_unnamed() {
+	log_since "$1" >"$BATS_TEST_TMPDIR/log"
+	printf '%s %s\n' \
+		"$(grep -c 'execute chatkit_acquire_[0-9a-f]*:' "$BATS_TEST_TMPDIR/log")" \
+		"$(grep -c 'execute <unnamed>: SELECT .* FROM chatkit_acquire_session' \
+			"$BATS_TEST_TMPDIR/log")"
+}
+
+# two_then_locked URL: on a new connection to URL, two requests (the
+# second prepares the named statement), then one while users is locked,
+# which must get 503 within 12 s.
+two_then_locked() {
+	local start took
+	session_call "$user" CHATKIT_DATABASE_URL="$1" CHATKIT_DB_TIMEOUT=2
+	assert_status 200
+	session_call "$user" CHATKIT_DATABASE_URL="$1" CHATKIT_DB_TIMEOUT=2
+	assert_status 200
+	lock_users
+	start=$(now_ms)
+	CGI_TIMEOUT=25 session_call "$user" CHATKIT_DATABASE_URL="$1" \
+		CHATKIT_DB_TIMEOUT=2
+	took=$(($(now_ms) - start))
+	assert_error 503 'Service Unavailable'
+	((took <= 12000)) || fail "the answer took $took ms"
+	unlock_users
+}
+
+@test "after a call cancelled at CHATKIT_DB_TIMEOUT the connection serves the next request with the named statement" {
+	local mark
+	pg_sql "alter role chatkit set log_statement = 'all'" >/dev/null
+	mark=$(wc -l <"$PG_TEST_DIR/server.log")
+	two_then_locked "$CHATKIT_DATABASE_URL connect_timeout=7"
+	session_call "$user" CHATKIT_DATABASE_URL="$CHATKIT_DATABASE_URL connect_timeout=7" \
+		CHATKIT_DB_TIMEOUT=2
+	pg_sql "alter role chatkit reset log_statement" >/dev/null
+	assert_status 200
+	# The first request's acquire call is unnamed; the second, the
+	# cancelled third and the fourth run the named statement.
+	assert_equal "$(named_and_unnamed "$mark")" "3 1"
+}
+
+@test "a server-side statement timeout on the named statement is neither run again nor the end of it" {
+	local mark url
+	url="$CHATKIT_DATABASE_URL connect_timeout=6 options='-c statement_timeout=1500'"
+	pg_sql "alter role chatkit set log_statement = 'all'" >/dev/null
+	mark=$(wc -l <"$PG_TEST_DIR/server.log")
+	two_then_locked "$url"
+	session_call "$user" CHATKIT_DATABASE_URL="$url" CHATKIT_DB_TIMEOUT=2
+	pg_sql "alter role chatkit reset log_statement" >/dev/null
+	assert_status 200
+	assert_equal "$(log_since "$mark" |
+		grep -c 'canceling statement due to statement timeout')" 1
+	assert_equal "$(named_and_unnamed "$mark")" "3 1"
 }
 
 @test "memory stays flat over 2000 requests" {

@@ -1,0 +1,150 @@
+#!/usr/bin/env bats
+# cgi-timeout.bats: a database that is up but does not answer. With the
+# users table locked, CHATKIT_DB_TIMEOUT bounds the request: 503 with
+# Retry-After, and the statement is cancelled on the server. A timeout
+# the server itself enforces (statement_timeout, lock_timeout) is 503 too.
+# Linked as fcgi-timeout.bats (one long-lived process, so its kept
+# connection meets each timeout) and pgbouncer-timeout.bats (transaction
+# pooling, which passes the cancel on).
+
+bats_require_minimum_version 1.5.0
+
+load helpers/common
+load helpers/session
+load helpers/pglock
+
+setup_file() {
+	tokens_setup "$BATS_FILE_TMPDIR/keys"
+	pg_start
+	[[ $CGI_MODE != fastcgi ]] || fcgi_start
+}
+
+teardown_file() {
+	unlock_users
+	fcgi_stop
+	pg_stop
+}
+
+setup() {
+	cgi_env_defaults
+	user=$(unique_id)
+	pg_add_user "$user"
+}
+
+teardown() {
+	unlock_users
+}
+
+# unavailable_within MS [cgi_call ARGS...]: a valid request gets 503 with
+# Retry-After in at most MS milliseconds; sets took (ms). The bounds leave
+# room for a loaded machine; without a timeout the request would wait for
+# the lock (40 s) and cgi_call would stop it after 25 s.
+unavailable_within() {
+	local limit=$1 start
+	shift
+	start=$(now_ms)
+	CGI_TIMEOUT=25 session_call "$user" "$@"
+	took=$(($(now_ms) - start))
+	assert_error 503 'Service Unavailable'
+	assert_header Retry-After '^[0-9]+$'
+	((took <= limit)) ||
+		fail "the answer took $took ms, more than $limit ms"
+}
+
+# skip_behind_pgbouncer REASON
+skip_behind_pgbouncer() {
+	[[ ${BATS_TEST_FILENAME##*/} != pgbouncer-* ]] || skip "behind pgbouncer: $*"
+}
+
+@test "a locked users table gets 503 with Retry-After once CHATKIT_DB_TIMEOUT has passed" {
+	lock_users
+	unavailable_within 12000 CHATKIT_DB_TIMEOUT=2
+	((took >= 1900)) || fail "answered after $took ms, before the 2 s timeout"
+	refute_output --partial 'cancel'
+}
+
+@test "a statement that outlives CHATKIT_DB_TIMEOUT is cancelled on the server" {
+	local mark
+	mark=$(wc -l <"$PG_TEST_DIR/server.log")
+	lock_users
+	unavailable_within 12000 CHATKIT_DB_TIMEOUT=2
+	assert_equal "$(waiting_backends)" 0
+	run -0 tail -n +"$((mark + 1))" "$PG_TEST_DIR/server.log"
+	assert_output --partial 'canceling statement due to user request'
+}
+
+@test "the timeout is logged as one line naming CHATKIT_DB_TIMEOUT" {
+	lock_users
+	unavailable_within 12000 CHATKIT_DB_TIMEOUT=2
+	assert_regex "$cgi_stderr" \
+		'^chatkit-session: 503 database: no answer within CHATKIT_DB_TIMEOUT \(2 s\)'
+	assert_equal "$(grep -c . <<<"$cgi_stderr")" 1
+}
+
+@test "the default CHATKIT_DB_TIMEOUT is 5 seconds" {
+	lock_users
+	unavailable_within 15000
+	((took >= 4900)) || fail "answered after $took ms, before the 5 s default"
+}
+
+@test "after the lock is gone the same user gets a session" {
+	lock_users
+	unavailable_within 12000 CHATKIT_DB_TIMEOUT=2
+	unlock_users
+	session_call "$user" CHATKIT_DB_TIMEOUT=2
+	assert_status 200
+	assert_rows "$user" 1
+}
+
+@test "a statement_timeout in the connection string gets 503, not 500" {
+	skip_behind_pgbouncer "it refuses the options startup parameter"
+	lock_users
+	unavailable_within 12000 \
+		CHATKIT_DATABASE_URL="$CHATKIT_DATABASE_URL options='-c statement_timeout=1000'"
+}
+
+@test "a lock_timeout in the connection string gets 503, not 500" {
+	skip_behind_pgbouncer "it refuses the options startup parameter"
+	lock_users
+	unavailable_within 12000 \
+		CHATKIT_DATABASE_URL="$CHATKIT_DATABASE_URL options='-c lock_timeout=1000'"
+}
+
+@test "a server-side statement timeout is not run a second time" {
+	local mark
+	skip_behind_pgbouncer "it refuses the options startup parameter"
+	mark=$(wc -l <"$PG_TEST_DIR/server.log")
+	lock_users
+	unavailable_within 12000 \
+		CHATKIT_DATABASE_URL="$CHATKIT_DATABASE_URL options='-c statement_timeout=1000'"
+	run -0 tail -n +"$((mark + 1))" "$PG_TEST_DIR/server.log"
+	assert_equal "$(grep -c 'canceling statement due to statement timeout' <<<"$output")" 1
+}
+
+@test "a CHATKIT_DB_TIMEOUT that is not a whole number of seconds gets 500" {
+	local v
+	for v in 0 abc -1 2.5 3601; do
+		session_call "$user" CHATKIT_DB_TIMEOUT="$v"
+		assert_error 500 'Configuration Error'
+		assert_regex "$cgi_stderr" 'CHATKIT_DB_TIMEOUT'
+	done
+}
+
+@test "server notices reach the log with the program's prefix, escaped" {
+	# User ids are [a-z0-9_] (unique_id), so it can stand in the SQL text.
+	pg_sql "create function notice_test() returns trigger language plpgsql as \$\$
+		begin
+			if new.clerk_user_id = '$user' then
+				raise warning '%', 'notice for ' || new.clerk_user_id || chr(27);
+			end if;
+			return new;
+		end \$\$;
+		create trigger notice_test before insert on chatkit_sessions
+			for each row execute function notice_test();"
+	session_call "$user"
+	pg_sql "drop trigger notice_test on chatkit_sessions;
+		drop function notice_test()"
+	assert_status 200
+	assert_regex "$cgi_stderr" \
+		"(^|"$'\n'")chatkit-session: database: WARNING:  notice for $user\\\\x1b"
+}
