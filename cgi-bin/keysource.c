@@ -49,7 +49,7 @@ from_file(struct keyring *ring, const char *path, bool jwks, struct err *e)
 	char *text;
 	size_t len;
 
-	if (!jwks && !file_watch_set(&ring->file, path, e))
+	if (!file_watch_set(&ring->file, path, e))
 		return NULL;
 	if ((text = file_read(path, KEYS_FILE_MAX, &len, e)) == NULL)
 		return NULL;

@@ -82,6 +82,35 @@ rss_kb() {
 	assert_status 200
 }
 
+# other_token: a token for $user signed with the second key, kid-other.
+other_token() {
+	mint_token --key "$OTHER_PRIV" --kid kid-other --payload "$(claims "$user")"
+}
+
+@test "a key removed from CLERK_JWKS_FILE stops verifying without a restart" {
+	local jwks=$BATS_TEST_TMPDIR/jwks.json tok
+	cp "$JWKS_FILE" "$jwks"
+	tok=$(other_token)
+	cgi_call --token "$tok" -u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$jwks"
+	assert_status 200
+
+	cp "$JWKS_MAIN_FILE" "$jwks.new" && mv "$jwks.new" "$jwks"
+	cgi_call --token "$tok" -u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$jwks"
+	assert_error 401 Unauthorized
+}
+
+@test "a kid added to CLERK_JWKS_FILE is accepted without a restart" {
+	local jwks=$BATS_TEST_TMPDIR/jwks.json tok
+	cp "$JWKS_MAIN_FILE" "$jwks"
+	tok=$(other_token)
+	cgi_call --token "$tok" -u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$jwks"
+	assert_error 401 Unauthorized
+
+	cp "$JWKS_FILE" "$jwks.new" && mv "$jwks.new" "$jwks"
+	cgi_call --token "$tok" -u CLERK_JWT_KEY_FILE CLERK_JWKS_FILE="$jwks"
+	assert_status 200
+}
+
 @test "a settings change sent as FastCGI params takes effect at once" {
 	session_call "$user" CHATKIT_WORKFLOW_ID=wf_param_one --body '{"deviceId":"p1"}'
 	assert_status 200
