@@ -7,16 +7,24 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fetch.h"
 #include "log.h"
+#include "publishable.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/usr/local/etc"
 #endif
 
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/usr/local/var"
+#endif
+
 #define CONFIG_DEFAULT_FILE SYSCONFDIR "/chatkit-session.conf"
-#define CONFIG_FILE_MAX (64 * 1024)  /* bytes in the config file */
-#define CONFIG_LINE_MAX (16 * 1024)  /* bytes in one line of it */
-#define CONFIG_VALUE_MAX (16 * 1024) /* bytes in one value, env or file */
+#define CACHE_DIR_DEFAULT LOCALSTATEDIR "/cache/chatkit-session"
+#define JWKS_PATH "/.well-known/jwks.json" /* under the Frontend API */
+#define CONFIG_FILE_MAX (64 * 1024)	   /* bytes in the config file */
+#define CONFIG_LINE_MAX (16 * 1024)	   /* bytes in one line of it */
+#define CONFIG_VALUE_MAX (16 * 1024)	   /* bytes in one value, env or file */
 #define DEFAULT_THRESHOLD 3600
 
 enum setting_type {
@@ -58,6 +66,13 @@ static const struct setting settings[] = {
     {"CHATKIT_CREATE_RATE", T_NUMBER, "30", OFF(create_rate), 0, 100000},
     {"CHATKIT_RETENTION_DAYS", T_NUMBER, "30", OFF(retention_days), 1, 36500},
     {"CHATKIT_DB_TIMEOUT", T_SECONDS, "5", OFF(db_timeout), 1, 3600},
+    {"CLERK_PUBLISHABLE_KEY", T_STRING, NULL, OFF(publishable_key), 0, 0},
+    {"CLERK_JWKS_URL", T_STRING, NULL, OFF(jwks_url), 0, 0},
+    {"CLERK_JWKS_TTL", T_SECONDS, "3600", OFF(jwks_ttl), 1, 31536000},
+    {"CLERK_JWKS_MAX_STALE", T_SECONDS, "86400", OFF(jwks_max_stale), 0,
+	31536000},
+    {"CHATKIT_CACHE_DIR", T_STRING, CACHE_DIR_DEFAULT, OFF(cache_dir), 0, 0},
+    {"CHATKIT_CA_FILE", T_STRING, NULL, OFF(ca_file), 0, 0},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -313,16 +328,62 @@ load_keys(struct config *cfg, struct err *e)
 	else if (cfg->jwks_file != NULL)
 		src = (struct keys_source){
 		    KEYS_JWKS_FILE, "CLERK_JWKS_FILE", cfg->jwks_file};
-	else {
-		err_set(e, "no verification key: set CLERK_JWT_KEY, "
-			   "CLERK_JWT_KEY_FILE or CLERK_JWKS_FILE");
-		return fail(cfg,
-		    "Token verification key not configured (set CLERK_JWT_KEY, "
-		    "CLERK_JWT_KEY_FILE or CLERK_JWKS_FILE).");
+	else if (cfg->jwks_url != NULL) {
+		src = (struct keys_source){
+		    KEYS_NETWORK, "CLERK_JWKS_URL", cfg->jwks_url};
+		cfg->net =
+		    (struct keycache_source){cfg->jwks_url, cfg->cache_dir,
+			cfg->ca_file, cfg->jwks_ttl, cfg->jwks_max_stale};
+	} else {
+		err_set(e, "no verification key: set CLERK_PUBLISHABLE_KEY, "
+			   "CLERK_JWKS_URL, CLERK_JWT_KEY, CLERK_JWT_KEY_FILE "
+			   "or CLERK_JWKS_FILE");
+		return fail(cfg, "Token verification key not configured (set "
+				 "CLERK_PUBLISHABLE_KEY).");
 	}
 	if (!keys_load(&cfg->keys, &src, e))
 		return fail(
 		    cfg, "Token verification key is missing or unreadable.");
+	return true;
+}
+
+/*
+ * CLERK_PUBLISHABLE_KEY implies CLERK_ISSUER and CLERK_JWKS_URL where
+ * they are unset; CLERK_JWKS_URL must be https:// and CHATKIT_CACHE_DIR
+ * absolute. False (cfg failed, naming the setting) otherwise.
+ */
+static bool
+network_settings(struct config *cfg, struct err *e)
+{
+	char host[PUBLISHABLE_HOST_MAX + 1], buf[PUBLISHABLE_HOST_MAX + 64];
+	struct err pe = {{0}};
+
+	if (cfg->publishable_key != NULL) {
+		if (!publishable_key_host(
+			cfg->publishable_key, host, sizeof(host), &pe)) {
+			err_set(e, "CLERK_PUBLISHABLE_KEY %s", pe.msg);
+			return bad_setting(cfg, "CLERK_PUBLISHABLE_KEY");
+		}
+		if (cfg->issuer == NULL) {
+			snprintf(buf, sizeof(buf), "https://%s", host);
+			if ((cfg->issuer = xstrdup(buf, e)) == NULL)
+				return fail(cfg, "Out of memory.");
+		}
+		if (cfg->jwks_url == NULL) {
+			snprintf(
+			    buf, sizeof(buf), "https://%s%s", host, JWKS_PATH);
+			if ((cfg->jwks_url = xstrdup(buf, e)) == NULL)
+				return fail(cfg, "Out of memory.");
+		}
+	}
+	if (cfg->jwks_url != NULL && !fetch_url_ok(cfg->jwks_url)) {
+		err_set(e, "CLERK_JWKS_URL is not an https:// URL with a host");
+		return bad_setting(cfg, "CLERK_JWKS_URL");
+	}
+	if (cfg->cache_dir[0] != '/') {
+		err_set(e, "CHATKIT_CACHE_DIR is not an absolute path");
+		return bad_setting(cfg, "CHATKIT_CACHE_DIR");
+	}
 	return true;
 }
 
@@ -467,6 +528,8 @@ config_load(struct config *cfg, config_lookup_fn lookup, void *arg)
 		fail(cfg, "Setting CHATKIT_REFRESH_THRESHOLD is invalid.");
 		goto out;
 	}
+	if (!network_settings(cfg, e))
+		goto out;
 	if (!load_keys(cfg, e))
 		goto out;
 	cfg->ok = true;
@@ -500,6 +563,10 @@ config_free(struct config *cfg)
 	free(cfg->jwt_key_file);
 	free(cfg->jwks_file);
 	free(cfg->issuer);
+	free(cfg->publishable_key);
+	free(cfg->jwks_url);
+	free(cfg->cache_dir);
+	free(cfg->ca_file);
 	list_free(&cfg->parties);
 	list_free(&cfg->roles);
 	keys_ring_free(&cfg->keys);

@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "file.h"
+#include "keycache.h"
 #include "keys.h"
 
 #define CONFIG_LIST_MAX 32 /* entries in a comma-separated setting */
@@ -15,7 +16,7 @@
 /* Looks a setting up (a FastCGI param, then the environment); borrowed. */
 typedef const char *(*config_lookup_fn)(const char *name, void *arg);
 
-#define CONFIG_SOURCES 16 /* looked-up names: the settings + CHATKIT_CONFIG */
+#define CONFIG_SOURCES 22 /* looked-up names: the settings + CHATKIT_CONFIG */
 
 struct config_list {
 	char *item[CONFIG_LIST_MAX];
@@ -38,6 +39,13 @@ struct config {
 	long create_rate;	    /* creates per user per hour; 0: no limit */
 	long retention_days;	    /* --cleanup keeps newer rows */
 	long db_timeout;	    /* seconds: CHATKIT_DB_TIMEOUT */
+	char *publishable_key;	    /* CLERK_PUBLISHABLE_KEY */
+	char *jwks_url;		    /* CLERK_JWKS_URL, or the key's */
+	char *cache_dir;	    /* CHATKIT_CACHE_DIR */
+	char *ca_file;		    /* CHATKIT_CA_FILE; NULL: system store */
+	long jwks_ttl;		    /* CLERK_JWKS_TTL, seconds */
+	long jwks_max_stale;	    /* CLERK_JWKS_MAX_STALE, seconds */
+	struct keycache_source net; /* the above, for keycache_get */
 	struct keyring keys;	    /* verification keys, and their source */
 	char *source[CONFIG_SOURCES]; /* raw values read, for config_stale */
 	struct file_watch file;	      /* the CHATKIT_CONFIG file */

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "handler.h"
+#include "keycache.h"
 #include "jsonstrict.h"
 #include "log.h"
 #include "store.h"
@@ -96,21 +97,74 @@ out:
 	return out;
 }
 
-/* Verifies the candidates in turn; the first that passes wins. */
+/* Why a cookie's token is not used, for the log; NULL when it may be. */
+static const char *
+cookie_stale(int64_t uat, const struct principal *who)
+{
+	if (uat == REQUEST_UAT_MISSING)
+		return "no __client_uat cookie";
+	if (uat < 0)
+		return "__client_uat is not a number";
+	if (uat == 0)
+		return "__client_uat is 0 (signed out)";
+	if (who->issued_at < 0)
+		return "the token has no iat to compare with __client_uat";
+	if (uat > who->issued_at)
+		return "the token was issued before __client_uat";
+	return NULL;
+}
+
+/*
+ * The keys a request verifies with: the configured ones, or for network
+ * keys what keycache_get has now. ST_UNAVAILABLE (503) when none can be
+ * had, ST_CONFIG when the cache directory cannot be used.
+ */
+static enum status
+request_keys(const struct config *cfg, time_t now, const struct keyset **keys,
+    struct response *resp, struct err *e)
+{
+	*keys = cfg->keys.set;
+	if (cfg->keys.net == NULL)
+		return ST_OK;
+	switch (keycache_get(cfg->keys.net, &cfg->net, now, keys, e)) {
+	case KC_OK:
+		return ST_OK;
+	case KC_UNAVAILABLE:
+		snprintf(resp->message, sizeof(resp->message),
+		    "The token verification keys cannot be fetched right "
+		    "now; try again shortly.");
+		return ST_UNAVAILABLE;
+	case KC_CACHE_DIR:
+		break;
+	}
+	snprintf(resp->message, sizeof(resp->message),
+	    "The key cache directory (CHATKIT_CACHE_DIR) cannot be used.");
+	return ST_CONFIG;
+}
+
+/*
+ * Verifies the candidates in turn; the first that passes wins. A token
+ * whose kid the network keys lack makes one keycache_kid_miss call (it
+ * decides whether to fetch) and is checked again with what that brings.
+ */
 static enum status
 authenticate(const struct config *cfg, struct token_cache *tokens,
     const struct request *req, time_t now, struct principal *who,
     struct response *resp, struct err *e)
 {
 	char *cand[CREDENTIALS_MAX] = {NULL};
+	int64_t uat[CREDENTIALS_MAX];
 	struct token_rules rules;
-	enum token_result first = TOK_OK, r;
+	const struct keyset *keys = NULL;
+	const char *first = NULL, *why;
+	enum token_result r;
 	enum cred_source src;
 	size_t n = 0, i;
+	bool missed = false;
 	enum status st = ST_UNAUTHORIZED;
 
 	src = request_credentials(
-	    req, cfg->parties.item, cfg->parties.n, cand, &n, e);
+	    req, cfg->parties.item, cfg->parties.n, cand, uat, &n, e);
 	if (src == CRED_NONE) {
 		err_set(e, "no credentials");
 		snprintf(resp->message, sizeof(resp->message),
@@ -125,8 +179,11 @@ authenticate(const struct config *cfg, struct token_cache *tokens,
 		    "Bearer realm=\"chatkit\", error=\"invalid_request\"");
 		goto out;
 	}
+	if ((st = request_keys(cfg, now, &keys, resp, e)) != ST_OK)
+		goto out;
+	st = ST_UNAUTHORIZED;
 	memset(&rules, 0, sizeof(rules));
-	rules.keys = cfg->keys.set;
+	rules.keys = keys;
 	rules.issuer = cfg->issuer;
 	rules.parties = cfg->parties.item;
 	rules.nparties = cfg->parties.n;
@@ -134,24 +191,44 @@ authenticate(const struct config *cfg, struct token_cache *tokens,
 	rules.now = now;
 	rules.cache = tokens;
 	for (i = 0; i < n; i++) {
-		struct err te = {{0}};
+		struct err te = {{0}}, ke = {{0}};
+		const char *msg;
 
 		r = token_verify(cand[i], &rules, who, &te);
+		if (r == TOK_KEY && cfg->keys.net != NULL && !missed) {
+			missed = true;
+			if (keycache_kid_miss(
+				cfg->keys.net, &cfg->net, now, &keys, &ke)) {
+				rules.keys = keys;
+				memset(&te, 0, sizeof(te));
+				r = token_verify(cand[i], &rules, who, &te);
+			}
+		}
+		msg = token_result_message(r);
+		if (r == TOK_OK && src == CRED_COOKIE &&
+		    (why = cookie_stale(uat[i], who)) != NULL) {
+			err_set(&te, "session cookie refused: %s", why);
+			memset(who, 0, sizeof(*who));
+			msg =
+			    "The session cookie is out of date or signed out: "
+			    "get a fresh token (Clerk's getToken()) and send "
+			    "it as Authorization: Bearer <token>.";
+			r = TOK__MAX;
+		}
 		if (r == TOK_OK) {
 			st = ST_OK;
 			goto out;
 		}
 		if (i == 0) {
-			first = r;
+			first = msg;
 			err_set(e, "%s", te.msg);
 		}
 	}
-	snprintf(resp->message, sizeof(resp->message), "%s",
-	    token_result_message(first));
+	snprintf(resp->message, sizeof(resp->message), "%s", first);
 	snprintf(resp->challenge, sizeof(resp->challenge),
 	    "Bearer realm=\"chatkit\", error=\"invalid_token\", "
 	    "error_description=\"%s\"",
-	    token_result_message(first));
+	    first);
 out:
 	for (i = 0; i < n; i++) {
 		if (cand[i] != NULL)

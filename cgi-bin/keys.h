@@ -48,6 +48,8 @@ enum keys_form {
 	KEYS_PEM_TEXT,	/* value is the PEM; a literal "\n" is a newline */
 	KEYS_PEM_FILE,	/* value is the path of a PEM file */
 	KEYS_JWKS_FILE, /* value is the path of a JWKS file */
+	KEYS_NETWORK,	/* value is CLERK_JWKS_URL: keys come per request
+			   from keycache.h, fetched when due */
 };
 
 struct keys_source {
@@ -56,10 +58,14 @@ struct keys_source {
 	const char *value;   /* text or path, borrowed for the call */
 };
 
+struct keycache;
+
 /* The keys in use and what to look at to know they are out of date. */
 struct keyring {
-	struct keyset *set;	/* owned; NULL until loaded */
+	struct keyset *set;	/* owned; NULL until loaded (or KEYS_NETWORK) */
 	struct file_watch file; /* the key file read, if any */
+	struct keycache *net;	/* KEYS_NETWORK: owned; keycache_get gives
+				   the keys of each request */
 };
 
 /*

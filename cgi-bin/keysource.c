@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keycache.h"
 #include "keys.h"
 
 /* CLERK_JWT_KEY may hold the PEM on one line with literal "\n". */
@@ -74,6 +75,14 @@ keys_load(struct keyring *ring, const struct keys_source *src, struct err *e)
 	case KEYS_JWKS_FILE:
 		ring->set = from_file(ring, src->value, true, &ke);
 		break;
+	case KEYS_NETWORK:
+		/* Nothing is read now: the first request fetches, or reads the
+		 * cache file (keycache.c). */
+		if ((ring->net = keycache_new()) == NULL) {
+			err_set(e, "%s: out of memory", src->setting);
+			return false;
+		}
+		return true;
 	}
 	if (ring->set == NULL) {
 		err_set(e, "%s: %s", src->setting,
@@ -93,6 +102,7 @@ void
 keys_ring_free(struct keyring *ring)
 {
 	keys_free(ring->set);
+	keycache_free(ring->net);
 	file_watch_free(&ring->file);
 	memset(ring, 0, sizeof(*ring));
 }

@@ -134,38 +134,104 @@ origin_allowed(const struct request *req, char *const *parties, size_t n)
 }
 
 /*
- * Session cookies from the Cookie header: "__session_<suffix>" ones first,
- * in order, then "__session". Names match exactly; quotes are removed.
+ * The next "name=value" pair of a Cookie header from *p on: name and
+ * value borrowed from the header (blanks trimmed, quotes removed from the
+ * value). False at the end.
  */
 static bool
-session_cookies(const char *h, char *out[CREDENTIALS_MAX], size_t *n)
+next_cookie(const char **p, const char **nm, size_t *nlen, const char **val,
+    size_t *vlen)
+{
+	const char *eq, *end;
+
+	for (;;) {
+		while (**p == ' ' || **p == '\t' || **p == ';')
+			(*p)++;
+		if (**p == '\0')
+			return false;
+		*nm = *p;
+		end = *p + strcspn(*p, ";");
+		*p = *end != '\0' ? end + 1 : end;
+		if ((eq = memchr(*nm, '=', (size_t)(end - *nm))) == NULL)
+			continue;
+		*nlen = (size_t)(eq - *nm);
+		while (*nlen > 0 &&
+		       ((*nm)[*nlen - 1] == ' ' || (*nm)[*nlen - 1] == '\t'))
+			(*nlen)--;
+		*val = eq + 1;
+		while (*val < end && (**val == ' ' || **val == '\t'))
+			(*val)++;
+		*vlen = (size_t)(end - *val);
+		while (*vlen > 0 &&
+		       ((*val)[*vlen - 1] == ' ' || (*val)[*vlen - 1] == '\t'))
+			(*vlen)--;
+		if (*vlen >= 2 && (*val)[0] == '"' && (*val)[*vlen - 1] == '"')
+			(*val)++, *vlen -= 2;
+		return true;
+	}
+}
+
+/*
+ * Clerk's __client_uat cookie (the time of the last sign-in or sign-out)
+ * named "__client_uat" + suffix: its value when it is a plain decimal
+ * number, REQUEST_UAT_INVALID when it is anything else, and
+ * REQUEST_UAT_MISSING when there is no such cookie. The first one counts.
+ */
+static int64_t
+client_uat(const char *h, const char *suffix, size_t slen)
+{
+	static const char name[] = "__client_uat";
+	const char *p = h, *nm, *val;
+	size_t nlen, vlen, i;
+	int64_t v = 0;
+
+	while (next_cookie(&p, &nm, &nlen, &val, &vlen)) {
+		if (nlen != sizeof(name) - 1 + slen ||
+		    memcmp(nm, name, sizeof(name) - 1) != 0 ||
+		    memcmp(nm + sizeof(name) - 1, suffix, slen) != 0)
+			continue;
+		if (vlen == 0 || vlen > 18)
+			return REQUEST_UAT_INVALID;
+		for (i = 0; i < vlen; i++) {
+			if (val[i] < '0' || val[i] > '9')
+				return REQUEST_UAT_INVALID;
+			v = v * 10 + (val[i] - '0');
+		}
+		return v;
+	}
+	return REQUEST_UAT_MISSING;
+}
+
+/*
+ * The __client_uat that goes with a session cookie of this suffix ("" or
+ * "_<suffix>"): its own, or the plain one when it has none (as Clerk
+ * reads them).
+ */
+static int64_t
+uat_for(const char *h, const char *suffix, size_t slen)
+{
+	int64_t v = client_uat(h, suffix, slen);
+
+	if (v == REQUEST_UAT_MISSING && slen > 0)
+		v = client_uat(h, "", 0);
+	return v;
+}
+
+/*
+ * Session cookies from the Cookie header: "__session_<suffix>" ones first,
+ * in order, then "__session", each with its __client_uat in uat[].
+ * Names match exactly; quotes are removed.
+ */
+static bool
+session_cookies(const char *h, char *out[CREDENTIALS_MAX],
+    int64_t uat[CREDENTIALS_MAX], size_t *n)
 {
 	static const char name[] = "__session";
-	const char *p = h, *nm, *eq, *val, *end;
+	const char *p = h, *nm, *val;
 	const char *plain = NULL;
 	size_t plain_len = 0, nlen, vlen;
 
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ';')
-			p++;
-		nm = p;
-		end = p + strcspn(p, ";");
-		p = *end != '\0' ? end + 1 : end;
-		if ((eq = memchr(nm, '=', (size_t)(end - nm))) == NULL)
-			continue;
-		nlen = (size_t)(eq - nm);
-		while (
-		    nlen > 0 && (nm[nlen - 1] == ' ' || nm[nlen - 1] == '\t'))
-			nlen--;
-		val = eq + 1;
-		while (val < end && (*val == ' ' || *val == '\t'))
-			val++;
-		vlen = (size_t)(end - val);
-		while (
-		    vlen > 0 && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t'))
-			vlen--;
-		if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"')
-			val++, vlen -= 2;
+	while (next_cookie(&p, &nm, &nlen, &val, &vlen)) {
 		if (nlen < sizeof(name) - 1 ||
 		    memcmp(nm, name, sizeof(name) - 1) != 0 || vlen == 0)
 			continue;
@@ -181,11 +247,14 @@ session_cookies(const char *h, char *out[CREDENTIALS_MAX], size_t *n)
 			continue;
 		if ((out[*n] = copy_token(val, vlen)) == NULL)
 			return false;
+		uat[*n] = uat_for(
+		    h, nm + sizeof(name) - 1, nlen - (sizeof(name) - 1));
 		(*n)++;
 	}
 	if (plain != NULL && *n < CREDENTIALS_MAX) {
 		if ((out[*n] = copy_token(plain, plain_len)) == NULL)
 			return false;
+		uat[*n] = uat_for(h, "", 0);
 		(*n)++;
 	}
 	return true;
@@ -193,7 +262,8 @@ session_cookies(const char *h, char *out[CREDENTIALS_MAX], size_t *n)
 
 enum cred_source
 request_credentials(const struct request *req, char *const *parties,
-    size_t nparties, char *out[CREDENTIALS_MAX], size_t *n, struct err *e)
+    size_t nparties, char *out[CREDENTIALS_MAX], int64_t uat[CREDENTIALS_MAX],
+    size_t *n, struct err *e)
 {
 	const char *a = req->authorization, *tok;
 	size_t len;
@@ -227,7 +297,7 @@ request_credentials(const struct request *req, char *const *parties,
 	if (req->cookie == NULL || nparties == 0 ||
 	    !origin_allowed(req, parties, nparties))
 		return CRED_NONE;
-	if (!session_cookies(req->cookie, out, n)) {
+	if (!session_cookies(req->cookie, out, uat, n)) {
 		err_set(e, "malloc failed");
 		return CRED_NONE;
 	}

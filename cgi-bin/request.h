@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -57,14 +58,19 @@ enum cred_source {
 	CRED_BAD_HEADER, /* Authorization present, not a Bearer token */
 };
 
+#define REQUEST_UAT_MISSING (-1) /* no __client_uat cookie */
+#define REQUEST_UAT_INVALID (-2) /* one that is not a decimal number */
+
 /*
  * Collects candidate tokens: the Bearer token, or up to CREDENTIALS_MAX
  * session cookies when the Origin/Referer is one of parties. Each out[i]
  * is malloc'd (at most TOKEN_MAX + 1 bytes kept) and freed by the caller.
+ * For a cookie, uat[i] is the __client_uat that goes with it (the one of
+ * the same suffix, else the plain one) or a REQUEST_UAT_* value.
  */
 enum cred_source request_credentials(const struct request *,
     char *const *parties, size_t nparties, char *out[CREDENTIALS_MAX],
-    size_t *n, struct err *e);
+    int64_t uat[CREDENTIALS_MAX], size_t *n, struct err *e);
 
 /* Reads exactly content_length bytes into req->body. */
 enum status request_read_body(struct request *, struct err *);

@@ -103,3 +103,90 @@ refused() {
 @test "without azp a token is accepted when CLERK_AUTHORIZED_PARTIES is unset" {
 	accepted --token "$(valid_token "$user" -azp)"
 }
+# --- __client_uat for cookie credentials ----------------------------------
+
+# cookie_call COOKIE [cgi_call ARGS...]: a request with that Cookie header
+# from the authorized origin.
+cookie_call() {
+	local c=$1
+	shift
+	cgi_call HTTP_COOKIE="$c" HTTP_ORIGIN="$APP_ORIGIN" \
+		"CLERK_AUTHORIZED_PARTIES=$APP_ORIGIN" "$@"
+}
+
+# stale_cookie COOKIE: 401 telling the page to send a fresh Bearer token.
+stale_cookie() {
+	cookie_call "$1"
+	assert_error 401 Unauthorized "fresh .*token.*Bearer"
+	assert_header WWW-Authenticate '^Bearer realm="chatkit", error="invalid_token"'
+}
+
+@test "a __session cookie with __client_uat at or before iat is accepted" {
+	local t
+	t=$(now)
+	cookie_call "__client_uat=$((t - 60)); __session=$(valid_token "$user" iat:=$t)"
+	assert_status 200
+	cookie_call "__session=$(valid_token "$user" iat:=$t); __client_uat=$t"
+	assert_status 200
+}
+
+@test "a __session cookie without __client_uat gets 401 asking for a Bearer token" {
+	stale_cookie "__session=$(valid_token "$user")"
+}
+
+@test "a __session cookie with __client_uat 0 (signed out) gets 401" {
+	stale_cookie "__session=$(valid_token "$user"); __client_uat=0"
+}
+
+@test "a __session cookie with __client_uat after iat gets 401" {
+	local t
+	t=$(now)
+	stale_cookie "__session=$(valid_token "$user" iat:=$((t - 30))); __client_uat=$t"
+}
+
+@test "a __session cookie with a negative __client_uat gets 401" {
+	stale_cookie "__session=$(valid_token "$user"); __client_uat=-1"
+}
+
+@test "a __session cookie with a __client_uat that is not a number gets 401" {
+	stale_cookie "__session=$(valid_token "$user"); __client_uat=12ab"
+}
+
+@test "a __session cookie with an empty __client_uat gets 401" {
+	stale_cookie "__session=$(valid_token "$user"); __client_uat="
+}
+
+@test "a __session cookie whose token has no iat gets 401 even with a __client_uat" {
+	stale_cookie "__session=$(valid_token "$user" -iat); __client_uat=1"
+}
+
+@test "a suffixed cookie is checked against the __client_uat of the same suffix" {
+	local t
+	t=$(now)
+	cookie_call "__session_Xy12=$(valid_token "$user" iat:=$t); __client_uat_Xy12=$((t - 5)); __client_uat=0"
+	assert_status 200
+	assert_json .session.userId "$user"
+}
+
+@test "a suffixed cookie whose own __client_uat is 0 gets 401 despite a good plain one" {
+	local t
+	t=$(now)
+	stale_cookie "__session_Xy12=$(valid_token "$user" iat:=$t); __client_uat_Xy12=0; __client_uat=$((t - 5))"
+}
+
+@test "a suffixed cookie falls back to the plain __client_uat when its own is absent" {
+	local t
+	t=$(now)
+	cookie_call "__session_Xy12=$(valid_token "$user" iat:=$t); __client_uat=$((t - 5))"
+	assert_status 200
+}
+
+@test "a __client_uat of another suffix does not count" {
+	local t
+	t=$(now)
+	stale_cookie "__session_Xy12=$(valid_token "$user" iat:=$t); __client_uat_Other=$((t - 5))"
+}
+
+@test "a Bearer token needs no __client_uat" {
+	accepted --token "$(valid_token "$user")" HTTP_COOKIE="__client_uat=0"
+}

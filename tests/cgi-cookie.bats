@@ -19,9 +19,17 @@ setup() {
 	pg_add_user "$user"
 }
 
-# opened [cgi_call ARGS...]: the request gets a session for $user.
+# opened [cgi_call ARGS...]: the request gets a session for $user. A
+# Cookie header gets Clerk's __client_uat cookie too, a minute before the
+# tokens' iat, as cookie credentials need (cgi-clerk2026.bats tests it).
 opened() {
-	cgi_call "$@"
+	local -a args=()
+	local a
+	for a in "$@"; do
+		[[ $a != HTTP_COOKIE=* ]] || a+="; __client_uat=$(($(now) - 60))"
+		args+=("$a")
+	done
+	cgi_call "${args[@]}"
 	assert_status 200
 	assert_json .session.userId "$user"
 }

@@ -12,6 +12,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *copy, *parts[3] = {NULL, NULL, NULL};
 	char *out[CREDENTIALS_MAX];
+	int64_t uat[CREDENTIALS_MAX];
 	char *parties[1] = {"https://app.example.com"};
 	struct request req;
 	struct err e = {{0}};
@@ -29,12 +30,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.cookie = parts[0];
 	req.origin = parts[1] != NULL && *parts[1] != '\0' ? parts[1] : NULL;
 	req.referer = parts[1];
-	request_credentials(&req, parties, 1, out, &n, &e);
+	request_credentials(&req, parties, 1, out, uat, &n, &e);
 	for (i = 0; i < n; i++)
 		free(out[i]);
 	req.authorization = parts[2];
 	n = 0;
-	request_credentials(&req, parties, 1, out, &n, &e);
+	request_credentials(&req, parties, 1, out, uat, &n, &e);
 	for (i = 0; i < n; i++)
 		free(out[i]);
 	free(copy);

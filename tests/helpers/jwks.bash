@@ -69,13 +69,13 @@ jwks_start() {
 jwks_stop() {
 	local i
 	[[ -n ${JWKS_SERVER_PID:-} ]] || return 0
-	kill "$JWKS_SERVER_PID" 2>/dev/null
+	kill "$JWKS_SERVER_PID" 2>/dev/null || true
 	for ((i = 0; i < 250; i++)); do
 		kill -0 "$JWKS_SERVER_PID" 2>/dev/null || break
 		sleep 0.02
 	done
-	kill -9 "$JWKS_SERVER_PID" 2>/dev/null
-	wait "$JWKS_SERVER_PID" 2>/dev/null
+	kill -9 "$JWKS_SERVER_PID" 2>/dev/null || true
+	wait "$JWKS_SERVER_PID" 2>/dev/null || true
 	JWKS_SERVER_PID=
 	return 0
 }
