@@ -10,7 +10,7 @@
 #
 # jwks_setup exports JWKS_STATE (the server's directory), JWKS_CA_FILE
 # (the CA that signed its certificate) and JWKS_WRONG_CA_FILE (another
-# CA); jwks_start exports JWKS_PORT and JWKS_SERVER_PID.
+# CA); jwks_start exports JWKS_PORT.
 
 # _jwks_cert NAME CA: a key and certificate for localhost and 127.0.0.1
 # signed by CA (ca or wrong-ca) in $JWKS_STATE.
@@ -55,29 +55,42 @@ jwks_start() {
 	rm -f "$JWKS_STATE/server.ready"
 	python3 "$TOP_SRCDIR/tests/helpers/jwks-server.py" "$JWKS_PORT" "$JWKS_STATE" \
 		</dev/null >>"$JWKS_STATE/server.log" 2>&1 3>&- &
-	export JWKS_SERVER_PID=$!
+	local pid=$!
 	for ((i = 0; i < 500; i++)); do
 		[[ -s $JWKS_STATE/server.ready ]] && port_in_use "$JWKS_PORT" && return 0
-		kill -0 "$JWKS_SERVER_PID" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.02
 	done
 	cat "$JWKS_STATE/server.log" >&2
 	die "the JWKS server did not start on port $JWKS_PORT"
 }
 
-# jwks_stop: stop the server and wait until the port is closed.
+# jwks_server_pid: the running server's pid (it writes server.ready),
+# whichever test process started it; fails when none runs.
+jwks_server_pid() {
+	local pid
+	pid=$(cat "$JWKS_STATE/server.ready" 2>/dev/null) || return 1
+	[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && printf '%s\n' "$pid"
+}
+
+# jwks_stop: stop the server and wait until it is gone.
 jwks_stop() {
-	local i
-	[[ -n ${JWKS_SERVER_PID:-} ]] || return 0
-	kill "$JWKS_SERVER_PID" 2>/dev/null || true
+	local i pid
+	pid=$(jwks_server_pid) || return 0
+	kill "$pid" 2>/dev/null || true
 	for ((i = 0; i < 250; i++)); do
-		kill -0 "$JWKS_SERVER_PID" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.02
 	done
-	kill -9 "$JWKS_SERVER_PID" 2>/dev/null || true
-	wait "$JWKS_SERVER_PID" 2>/dev/null || true
-	JWKS_SERVER_PID=
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -f "$JWKS_STATE/server.ready"
 	return 0
+}
+
+# jwks_running: true when the server is up.
+jwks_running() {
+	jwks_server_pid >/dev/null
 }
 
 # jwks_case NAME [JWKS]: a case served from the file JWKS (default
