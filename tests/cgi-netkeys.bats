@@ -22,9 +22,11 @@ setup_file() {
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
 		-out "$BATS_FILE_TMPDIR/keys/forged.key" 2>/dev/null
 	export FORGED_PRIV=$BATS_FILE_TMPDIR/keys/forged.key
+	[[ $CGI_MODE != fastcgi ]] || fcgi_start
 }
 
 teardown_file() {
+	[[ $CGI_MODE != fastcgi ]] || fcgi_stop
 	jwks_stop
 	pg_stop
 }
@@ -48,7 +50,6 @@ setup() {
 }
 
 teardown() {
-	[[ -z ${FCGI_PID:-} ]] || fcgi_stop
 	# A test that stopped the server or switched its certificate leaves
 	# it as the next test expects it.
 	jwks_cert good
@@ -100,6 +101,7 @@ fetches() {
 }
 
 @test "a stale cache is fetched again" {
+	skip_in_fastcgi "the process keeps its fresh keys in memory"
 	accepted
 	make_stale
 	accepted
@@ -109,6 +111,7 @@ fetches() {
 }
 
 @test "a cache file that others may write is not trusted and is fetched again" {
+	skip_in_fastcgi "the process keeps its fresh keys in memory"
 	accepted
 	chmod 0666 "$(cache_file)"
 	accepted
@@ -143,7 +146,6 @@ fetches() {
 
 @test "a FastCGI process keeps its keys in memory and takes a new kid without a restart" {
 	[[ $CGI_MODE == fastcgi ]] || skip "FastCGI only (fcgi-netkeys.bats)"
-	fcgi_start
 	accepted
 	fetches 1
 	rm -f "$cache"/*.json # the process answers from memory
@@ -152,13 +154,12 @@ fetches() {
 	jwks_serve "$case" "$JWKS_FILE"
 	cgi_call --token "$(mint_token --payload "$(claims "$user")" \
 		--kid kid-other --key "$OTHER_PRIV")"
-	fcgi_stop
-	unset FCGI_SOCKET
 	assert_status 200
 	fetches 2
 }
 
 @test "a flood of unknown kids makes one fetch a minute" {
+	skip_in_fastcgi "the process keeps its fresh keys in memory"
 	local i
 	accepted
 	fetches 1
@@ -231,6 +232,7 @@ fetches() {
 }
 
 @test "with the server down a stale cache within CLERK_JWKS_MAX_STALE answers 200" {
+	skip_in_fastcgi "the process keeps its fresh keys in memory"
 	accepted
 	make_stale
 	jwks_stop
@@ -240,6 +242,7 @@ fetches() {
 }
 
 @test "with the server down a cache older than CLERK_JWKS_MAX_STALE gets 503" {
+	skip_in_fastcgi "the process keeps its fresh keys in memory"
 	accepted
 	make_stale "3 days"
 	jwks_stop
@@ -272,6 +275,7 @@ fetches() {
 # cache file is unchanged and the log gives REASON.
 keeps_old_keys() {
 	local mode=$1 reason=$2
+	skip_in_fastcgi "the process keeps its fresh keys in memory"
 	accepted
 	make_stale
 	if [[ $mode == wrong-ca ]]; then
