@@ -112,6 +112,19 @@ begin
 	if found and s.expires_at - v_now > pg_catalog.make_interval(secs => p_refresh_seconds::double precision) then
 		outcome := 'reused';
 	else
+		-- The lock serialises a user's writers only under READ
+		-- COMMITTED, where each statement below sees what the
+		-- previous holder committed. Under REPEATABLE READ or
+		-- SERIALIZABLE (a default_transaction_isolation set on the
+		-- server, database, role or pooler) the snapshot predates the
+		-- wait, so the cap and the rate would count stale rows: refuse
+		-- rather than exceed them.
+		if pg_catalog.current_setting('transaction_isolation'::text) <> 'read committed'::text then
+			raise exception 'chatkit_acquire_session needs READ COMMITTED isolation, not %',
+				pg_catalog.current_setting('transaction_isolation'::text)
+				using errcode = 'feature_not_supported',
+				      hint = 'Reset default_transaction_isolation for the role or database the program uses.';
+		end if;
 		perform pg_catalog.pg_advisory_xact_lock(
 			pg_catalog.hashtextextended('chatkit_session:'::text || p_user_id, 0::bigint));
 		v_now := pg_catalog.clock_timestamp();

@@ -468,6 +468,17 @@ clean_slate() {
 	assert_rows "$user" 1 "status = 'revoked'"
 }
 
+@test "a create under REPEATABLE READ is refused, so the cap and the rate cannot be outrun" {
+	local call="select outcome from chatkit_acquire_session(:'u', :'d', 'wf_test',
+		86400, 3600, '{}'::jsonb, null, gen_random_uuid(), gen_random_uuid(), 3, 5)"
+	# Under READ COMMITTED (the default) the same call creates.
+	run -0 pg_sql "$call" u="$user" d=dev-rc
+	assert_output created
+	run ! pg_sql "begin isolation level repeatable read; $call; commit;" u="$user" d=dev-rr
+	assert_output --partial "needs READ COMMITTED isolation, not repeatable read"
+	assert_rows "$user" 0 "device_id = 'dev-rr'"
+}
+
 @test "CHATKIT_MAX_DEVICES=0 sets no cap" {
 	seed "$user" 12 active "now() - interval '2 hours'" "now() + interval '20 hours'" "now()"
 	cgi_env+=(CHATKIT_MAX_DEVICES=0)
