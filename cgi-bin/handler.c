@@ -181,6 +181,8 @@ authenticate(const struct config *cfg, struct token_cache *tokens,
 	}
 	if ((st = request_keys(cfg, now, &keys, resp, e)) != ST_OK)
 		goto out;
+	if (cfg->keys.net != NULL)
+		token_cache_keys(tokens, keycache_generation(cfg->keys.net));
 	st = ST_UNAUTHORIZED;
 	memset(&rules, 0, sizeof(rules));
 	rules.keys = keys;
@@ -200,6 +202,8 @@ authenticate(const struct config *cfg, struct token_cache *tokens,
 			if (keycache_kid_miss(
 				cfg->keys.net, &cfg->net, now, &keys, &ke)) {
 				rules.keys = keys;
+				token_cache_keys(
+				    tokens, keycache_generation(cfg->keys.net));
 				memset(&te, 0, sizeof(te));
 				r = token_verify(cand[i], &rules, who, &te);
 			}

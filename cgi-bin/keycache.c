@@ -167,7 +167,8 @@ load_file(struct keycache *kc)
 	int fd;
 	bool changed = false;
 
-	if ((fd = open(kc->json, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if ((fd = open(kc->json,
+		 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		if (errno != ENOENT)
 			log_warnx(
 			    "key cache %s: %s", kc->json, strerror(errno));
@@ -310,6 +311,7 @@ static int
 lock_state(const struct keycache *kc, const struct keycache_source *src,
     bool wait, bool *busy, struct err *e)
 {
+	struct stat st;
 	int fd, waited = 0;
 
 	*busy = false;
@@ -320,6 +322,14 @@ lock_state(const struct keycache *kc, const struct keycache_source *src,
 	if (fd < 0) {
 		err_set(e, "cannot open %s: %s (CHATKIT_CACHE_DIR)", kc->state,
 		    strerror(errno));
+		return -1;
+	}
+	/* A state file planted by another user could hold its lock forever. */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		err_set(e, "%s is not a file of this user (CHATKIT_CACHE_DIR)",
+		    kc->state);
+		close(fd);
 		return -1;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -439,6 +449,12 @@ keycache_get(struct keycache *kc, const struct keycache_source *src, time_t now,
 		    src->url, (long long)age(kc, now));
 	*keys = kc->keys;
 	return KC_OK;
+}
+
+unsigned
+keycache_generation(const struct keycache *kc)
+{
+	return kc->gen;
 }
 
 bool

@@ -44,6 +44,9 @@ enum keycache_result keycache_get(struct keycache *,
     const struct keycache_source *, time_t now, const struct keyset **keys,
     struct err *e);
 
+/* Counts replacements of the keys keycache_get hands out. */
+unsigned keycache_generation(const struct keycache *);
+
 /*
  * A token's kid is not in the keys keycache_get gave: fetches again
  * unless this URL had such a refetch in the last KEYCACHE_KID_MISS_S

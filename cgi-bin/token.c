@@ -330,6 +330,7 @@ struct cache_entry {
 
 struct token_cache {
 	struct cache_entry slot[TOKEN_CACHE_SLOTS];
+	unsigned keys_gen; /* generation of the keys the entries passed with */
 };
 
 struct token_cache *
@@ -343,6 +344,15 @@ token_cache_clear(struct token_cache *tc)
 {
 	if (tc != NULL)
 		explicit_bzero(tc, sizeof(*tc));
+}
+
+void
+token_cache_keys(struct token_cache *tc, unsigned gen)
+{
+	if (tc == NULL || tc->keys_gen == gen)
+		return;
+	token_cache_clear(tc);
+	tc->keys_gen = gen;
 }
 
 void

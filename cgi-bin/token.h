@@ -69,6 +69,13 @@ enum token_result token_verify(const char *token,
 #define TOKEN_CACHE_SLOTS 256
 struct token_cache *token_cache_new(void);
 void token_cache_clear(struct token_cache *);
+
+/*
+ * Tells the cache which generation of keys verifies now (network keys:
+ * keycache_generation). A different one than before clears it, so a
+ * token that passed with a key since removed is checked again.
+ */
+void token_cache_keys(struct token_cache *, unsigned gen);
 void token_cache_free(struct token_cache *);
 
 /* A sentence for the client (and its RFC 6750 error_description). */

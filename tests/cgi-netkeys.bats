@@ -119,6 +119,31 @@ fetches() {
 	assert_that "$cgi_stderr" =~ "not a file of this user" "the log says why"
 }
 
+@test "a FIFO planted in place of the cache file is passed over, not waited on" {
+	skip_in_fastcgi "the process keeps its fresh keys in memory"
+	accepted
+	local f
+	f=$(cache_file)
+	rm -f "$f"
+	mkfifo -m 0600 "$f"
+	accepted
+	fetches 2
+	run -0 stat -c %F "$f"
+	assert_that "$output" == "regular file" "the fetch replaced the FIFO"
+}
+
+@test "a state file of another user stops the fetch with a reason in the log" {
+	skip_in_fastcgi "the process keeps its fresh keys in memory"
+	accepted
+	local f
+	f=$(cache_file)
+	chown nobody "${f%.json}.state"
+	make_stale
+	cgi_call --token "$(valid_token "$user")"
+	fetches 1
+	assert_that "$cgi_stderr" =~ "state is not a file of this user" "the log says why"
+}
+
 @test "a static key source wins over the network" {
 	cgi_call --token "$(valid_token "$user")" "CLERK_JWT_KEY_FILE=$KEY_PUB"
 	assert_status 200
@@ -156,6 +181,23 @@ fetches() {
 		--kid kid-other --key "$OTHER_PRIV")"
 	assert_status 200
 	fetches 2
+}
+
+@test "a FastCGI process forgets the tokens it verified with a key that left the JWKS" {
+	[[ $CGI_MODE == fastcgi ]] || skip "FastCGI only (fcgi-netkeys.bats)"
+	local tok
+	jwks_serve "$case" "$JWKS_FILE" # kid-main and kid-other
+	tok=$(mint_token --payload "$(claims "$user")" --kid kid-other --key "$OTHER_PRIV")
+	cgi_call --token "$tok"
+	assert_status 200
+	# kid-other is withdrawn; an unknown kid makes the process fetch.
+	jwks_serve "$case" "$JWKS_MAIN_FILE"
+	cgi_call --token "$(mint_token --payload "$(claims "$user")" \
+		--kid forged-1 --key "$FORGED_PRIV")"
+	assert_error 401 Unauthorized
+	fetches 2
+	cgi_call --token "$tok"
+	assert_error 401 Unauthorized
 }
 
 @test "a flood of unknown kids makes one fetch a minute" {
