@@ -49,7 +49,7 @@ assert_rows() {
 }
 
 # open_stdin_cgi: print the path of a wrapper that runs $CGI with stdin an
-# empty pipe that stays open for 6 s, so a program that reads the body
+# empty pipe that stays open for 20 s, so a program that reads the body
 # hangs until cgi_call's timeout. Use: CGI=$(open_stdin_cgi) cgi_call ...
 open_stdin_cgi() {
 	local w=$BATS_TEST_TMPDIR/open-stdin-cgi
@@ -57,7 +57,7 @@ open_stdin_cgi() {
 		#!/bin/bash
 		# Close Bats' descriptors so the writer below cannot hold up the run.
 		exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
-		exec < <(exec sleep 6 </dev/null 2>/dev/null)
+		exec < <(exec sleep 20 </dev/null 2>/dev/null)
 		exec $(printf '%q' "$CGI")
 	EOF
 	chmod +x "$w"
