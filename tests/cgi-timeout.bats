@@ -12,23 +12,14 @@ bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/session
 load helpers/pglock
+load helpers/fixture
 
-setup_file() {
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-	[[ $CGI_MODE != fastcgi ]] || fcgi_start
-}
-
+# The fixture's set-up; a lock a test left is released before its
+# teardown stops the servers.
 teardown_file() {
 	unlock_users
 	fcgi_stop
 	pg_stop
-}
-
-setup() {
-	cgi_env_defaults
-	user=$(unique_id)
-	pg_add_user "$user"
 }
 
 teardown() {
