@@ -588,6 +588,48 @@ retryable(const PGresult *res)
 		   strcmp(code, "23505") == 0);
 }
 
+enum attempt {
+	ATTEMPT_DONE,	/* res has rows */
+	ATTEMPT_AGAIN,	/* run the call once more */
+	ATTEMPT_FAILED, /* *rc and e are set */
+};
+
+/*
+ * What one try of a call left (res may be NULL), for every call's retry
+ * loop. A kept connection that died (server restart) gets one fresh try,
+ * as a serialization failure or deadlock does: every call here is safe to
+ * repeat, since a request that did commit is then simply reused. A
+ * timeout is never retried. what names the call in the log.
+ */
+static enum attempt
+attempt_result(struct store *st, const PGresult *res, bool fresh, int tries,
+    long timeout, const char *what, enum store_result *rc, struct err *e)
+{
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
+		return ATTEMPT_DONE;
+	if (st->timed_out || (res != NULL && timed_out(res))) {
+		timeout_reason(st, res, timeout, e);
+		*rc = STORE_TIMEOUT;
+		return ATTEMPT_FAILED;
+	}
+	if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
+		if (!fresh && tries + 1 < ACQUIRE_TRIES) {
+			drop_connection(st);
+			return ATTEMPT_AGAIN;
+		}
+		err_set(e, "database connection lost: %s",
+		    PQerrorMessage(st->conn));
+		*rc = STORE_UNAVAILABLE;
+		return ATTEMPT_FAILED;
+	}
+	if (res != NULL && retryable(res) && tries + 1 < ACQUIRE_TRIES)
+		return ATTEMPT_AGAIN;
+	err_set(e, "%s failed: %s", what,
+	    res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+	*rc = STORE_ERROR;
+	return ATTEMPT_FAILED;
+}
+
 /*
  * On a kept connection (FastCGI), from its second request: parsing and
  * planning the call is a large part of the server's work for a reuse
@@ -694,6 +736,7 @@ store_acquire(struct store *st, const struct session_query *q,
 	PGresult *res = NULL;
 	const char *outcome;
 	enum store_result rc = STORE_ERROR;
+	enum attempt r;
 	bool fresh;
 	int tries;
 
@@ -736,39 +779,12 @@ store_acquire(struct store *st, const struct session_query *q,
 			own_backend_prepare(st);
 		if (res == NULL && !st->timed_out && st->conn != NULL)
 			res = acquire_call(st, params);
-		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
+		r = attempt_result(st, res, fresh, tries, q->timeout,
+		    "chatkit_acquire_session", &rc, e);
+		if (r == ATTEMPT_FAILED)
+			goto out;
+		if (r == ATTEMPT_DONE)
 			break;
-		if (st->timed_out || (res != NULL && timed_out(res))) {
-			timeout_reason(st, res, q->timeout, e);
-			rc = STORE_TIMEOUT;
-			goto out;
-		}
-		if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
-			/*
-			 * A kept connection that died (server restart) gets
-			 * one fresh try; the call is safe to repeat, since
-			 * a request that did commit is then simply reused.
-			 */
-			if (!fresh && tries + 1 < ACQUIRE_TRIES) {
-				drop_connection(st);
-				continue;
-			}
-			err_set(e, "database connection lost: %s",
-			    PQerrorMessage(st->conn));
-			rc = STORE_UNAVAILABLE;
-			goto out;
-		}
-		if (res == NULL || !retryable(res)) {
-			err_set(e, "chatkit_acquire_session failed: %s",
-			    res != NULL ? PQresultErrorMessage(res)
-					: PQerrorMessage(st->conn));
-			goto out;
-		}
-	}
-	if (tries == ACQUIRE_TRIES) {
-		err_set(e, "chatkit_acquire_session failed twice: %s",
-		    PQresultErrorMessage(res));
-		goto out;
 	}
 	/* Eight columns from chatkit_find_session, nine from acquire. */
 	if (PQntuples(res) != 1 || PQnfields(res) < 8) {
@@ -821,6 +837,7 @@ simple_call(struct store *st, long timeout, const char *sql, const char *what,
     int n, const char *const *params, enum store_result *rc, struct err *e)
 {
 	PGresult *res = NULL;
+	enum attempt r;
 	bool fresh;
 	int tries;
 
@@ -833,38 +850,18 @@ simple_call(struct store *st, long timeout, const char *sql, const char *what,
 			return NULL;
 		}
 		res = exec_params(st, sql, n, params);
-		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK) {
+		r = attempt_result(st, res, fresh, tries, timeout, what, rc, e);
+		if (r == ATTEMPT_FAILED)
+			break;
+		if (r == ATTEMPT_DONE) {
 			if (PQntuples(res) == 1)
 				return res;
 			err_set(e, "%s returned %d rows", what, PQntuples(res));
+			*rc = STORE_ERROR;
 			break;
 		}
-		if (st->timed_out || (res != NULL && timed_out(res))) {
-			timeout_reason(st, res, timeout, e);
-			PQclear(res);
-			*rc = STORE_TIMEOUT;
-			return NULL;
-		}
-		if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK) {
-			if (!fresh && tries + 1 < ACQUIRE_TRIES) {
-				drop_connection(st);
-				continue;
-			}
-			err_set(e, "database connection lost: %s",
-			    PQerrorMessage(st->conn));
-			PQclear(res);
-			*rc = STORE_UNAVAILABLE;
-			return NULL;
-		}
-		if (res != NULL && retryable(res) && tries + 1 < ACQUIRE_TRIES)
-			continue;
-		err_set(e, "%s failed: %s", what,
-		    res != NULL ? PQresultErrorMessage(res)
-				: PQerrorMessage(st->conn));
-		break;
 	}
 	PQclear(res);
-	*rc = STORE_ERROR;
 	return NULL;
 }
 
