@@ -53,16 +53,27 @@ static const char SQL_CLEANUP[] =
     " FROM chatkit_cleanup_batch($1::integer, $2::integer)";
 
 /*
- * The read-only first step on a fresh connection (sql/003_find.sql): a
- * new backend compiles the PL/pgSQL of chatkit_acquire_session on its
- * first call, which every plain CGI request would pay even when it only
- * reuses a session (docs/performance.md). Same columns; outcome "miss"
- * means: ask chatkit_acquire_session.
+ * The read-only first step on a new backend (sql/003_find.sql): a new
+ * backend compiles the PL/pgSQL of chatkit_acquire_session on its first
+ * call, which every plain CGI request would pay even when it only reuses
+ * a session. A warm backend (behind a pooler) runs the compiled function
+ * faster than this plain SQL one, which is planned on every call
+ * (docs/performance.md). Same columns; outcome "miss" means: ask
+ * chatkit_acquire_session.
  */
 static const char SQL_FIND[] =
     "SELECT outcome, session_token, device_id, user_id, workflow_id,"
     " created_at, expires_at, metadata::text"
     " FROM chatkit_find_session($1, $2, $3::integer, $4::text[])";
+
+/*
+ * Linux's largest process id (PID_MAX_LIMIT on 64-bit; the BSDs' limits
+ * are lower). A server's BackendKeyData names its own process, an id in
+ * 1..BACKEND_PID_MAX. A transaction pooler makes up a key of its own:
+ * pgbouncer's is random, outside that range 999 times in 1000. A miss
+ * either way costs speed only: the find step answers the same.
+ */
+#define BACKEND_PID_MAX 4194304
 
 /* Named after a hash of its text: the name changes with the text. */
 #define STMT_PREFIX "chatkit_acquire_"
@@ -226,6 +237,19 @@ connect_timeout_ms(PGconn *conn)
 		}
 	PQconninfoFree(opts);
 	return ms;
+}
+
+/*
+ * Whether the process id in the connection's BackendKeyData can be a
+ * server process's: false means a pooler answered for the server, and
+ * the backend behind it is one of its kept connections.
+ */
+static bool
+backend_pid_plausible(PGconn *conn)
+{
+	int pid = PQbackendPID(conn);
+
+	return pid > 0 && pid <= BACKEND_PID_MAX;
 }
 
 /*
@@ -638,8 +662,9 @@ attempt_result(struct store *st, const PGresult *res, bool fresh, int tries,
  * other clients or lose between transactions, so it is prepared only when
  * the backend is shown to be ours alone: the process id the server
  * reported at connect time (BackendKeyData) is the one pg_backend_pid()
- * gives. A pooler makes up its own, so behind one they differ. Any
- * failure here only means unnamed statements, as in CGI mode.
+ * gives. A pooler makes up its own, so behind one they differ (and one
+ * no server process could have needs no asking). Any failure here only
+ * means unnamed statements, as in CGI mode.
  */
 static void
 own_backend_prepare(struct store *st)
@@ -648,6 +673,10 @@ own_backend_prepare(struct store *st)
 	char pid[24];
 	bool own;
 
+	if (!backend_pid_plausible(st->conn)) {
+		st->prep = PREP_OFF;
+		return;
+	}
 	snprintf(pid, sizeof(pid), "%d", PQbackendPID(st->conn));
 	res = exec_params(st, "SELECT pg_backend_pid()", 0, NULL);
 	own = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
@@ -773,7 +802,8 @@ store_acquire(struct store *st, const struct session_query *q,
 		params[8] = token;
 		params[9] = cap;
 		params[10] = rate;
-		if (fresh)
+		/* A new connection with a server's own pid: a new backend. */
+		if (fresh && backend_pid_plausible(st->conn))
 			res = find(st, q, thr, params[6]);
 		else if (st->prep == PREP_UNKNOWN)
 			own_backend_prepare(st);

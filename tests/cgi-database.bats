@@ -237,6 +237,56 @@ service_file() {
 	assert_json .session.chatKitSessionId "$id"
 }
 
+# --- the first call on a new connection --------------------------------------
+
+# calls_on_new_connections direct|pgbouncer N: a reuse of the user's
+# session over N new connections to PostgreSQL or to a pgbouncer started
+# here with one server connection (each with its own connect_timeout, so
+# that a FastCGI process opens one each time), every one 200 with the same
+# session, with the server logging the chatkit role's statements. Sets
+# find_calls and acquire_calls: the calls of chatkit_find_session and of
+# chatkit_acquire_session the server logged (not to be called in $(...)).
+calls_on_new_connections() {
+	local via=$1 n=$2 url=$CHATKIT_DATABASE_URL i id mark
+	session_call "$user"
+	assert_status 200
+	id=$(json_field .session.chatKitSessionId)
+	# Before pgbouncer opens its server connection (it tries one at start).
+	pg_sql "alter role chatkit set log_statement = 'all'" >/dev/null
+	if [[ $via == pgbouncer ]]; then
+		pgb_start 1
+		url=$PGB_URL
+	fi
+	mark=$(wc -l <"$PG_TEST_DIR/server.log")
+	for ((i = 0; i < n; i++)); do
+		session_call "$user" CHATKIT_DATABASE_URL="$url connect_timeout=$((10 + i))"
+		assert_status 200
+		assert_json .session.chatKitSessionId "$id"
+	done
+	pg_sql "alter role chatkit reset log_statement" >/dev/null
+	[[ $via != pgbouncer ]] || pgb_stop
+	tail -n +"$((mark + 1))" "$PG_TEST_DIR/server.log" >"$BATS_TEST_TMPDIR/log"
+	# grep -c prints 0 for none, and exits 1.
+	find_calls=$(grep -c 'execute <unnamed>: SELECT .* FROM chatkit_find_session' \
+		"$BATS_TEST_TMPDIR/log" || true)
+	acquire_calls=$(grep -c 'execute <unnamed>: SELECT .* FROM chatkit_acquire_session' \
+		"$BATS_TEST_TMPDIR/log" || true)
+}
+
+@test "on a new backend a reuse is answered by the plain-SQL first step alone" {
+	calls_on_new_connections direct 2
+	assert_that "$find_calls $acquire_calls" == "2 0" "find and acquire calls"
+}
+
+@test "behind pgbouncer a reuse goes straight to the compiled acquire function" {
+	calls_on_new_connections pgbouncer 3
+	# pgbouncer's made-up process id lands among real ones once in a
+	# thousand connections: then that request takes the first step.
+	assert_that "$find_calls" =~ '^[01]$' "find calls"
+	assert_that "$acquire_calls" =~ '^[23]$' "acquire calls"
+	assert_that "$((find_calls + acquire_calls))" == 3 "calls in all"
+}
+
 # --- database errors: 500, details on stderr only ----------------------------
 
 @test "a database without the acquire function gets 500 Internal Server Error" {

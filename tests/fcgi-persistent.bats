@@ -176,10 +176,11 @@ four_requests() {
 	log_since "$mark" >"$BATS_TEST_TMPDIR/log"
 	assert_that "$(grep -c 'chatkit_acquire_[0-9a-f]' "$BATS_TEST_TMPDIR/log")" == 0 \
 		"named statements through pgbouncer"
-	# One look at the backend's pid (pgbouncer's differs); the acquire
-	# call of the first request (the user has no session yet, so the first
-	# step misses) and of the three after it, all unnamed.
-	assert_that "$(grep -c 'SELECT pg_backend_pid()' "$BATS_TEST_TMPDIR/log")" == 1 \
+	# At most one look at the backend's pid: pgbouncer's made-up one is
+	# no process id at all (above 4194304) 999 times in 1000, and then
+	# needs no asking. The acquire call of the first request (the user
+	# has no session yet) and of the three after it, all unnamed.
+	assert_that "$(grep -c 'SELECT pg_backend_pid()' "$BATS_TEST_TMPDIR/log")" =~ '^[01]$' \
 		"checks whose backend it is"
 	assert_that "$(grep -c 'execute <unnamed>: SELECT .* FROM chatkit_acquire_session' \
 		"$BATS_TEST_TMPDIR/log")" == 4 "unnamed acquire calls"
