@@ -47,6 +47,8 @@ teardown() {
 		kill "$hang_pid" 2>/dev/null || true
 		wait "$hang_pid" 2>/dev/null || true
 	fi
+	# A test that started one and failed before stopping it.
+	pgb_stop
 }
 
 # url_for DB [USER]: a connection string to database DB of the test cluster.

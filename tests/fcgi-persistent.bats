@@ -29,6 +29,8 @@ setup() {
 
 teardown() {
 	unlock_users
+	# A test that started one and failed before stopping it.
+	pgb_stop
 }
 
 # rss_kb: the FastCGI process's resident set, in KiB.
