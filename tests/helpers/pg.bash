@@ -71,6 +71,7 @@ random_free_port() {
 
 # pg_start: initdb, start on a free loopback port, create role and
 # database chatkit, apply $TOP_SRCDIR/sql/*.sql in order as chatkit.
+# PG_MAX_CONNECTIONS: the server's max_connections (default 100).
 # Bounded: pg_ctl waits at most 60 s per attempt, 5 attempts.
 pg_start() {
 	local bindir dir attempt port f ssl=no
@@ -102,7 +103,7 @@ pg_start() {
 		fsync = off
 		synchronous_commit = off
 		full_page_writes = off
-		max_connections = 100
+		max_connections = ${PG_MAX_CONNECTIONS:-100}
 		shared_buffers = 16MB
 		log_min_messages = warning
 		log_min_error_statement = error
