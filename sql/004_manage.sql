@@ -24,15 +24,20 @@ create index if not exists chatkit_sessions_revoked_updated
 
 -- The user checks every action makes first:
 -- no_user | inactive | role_denied | ok.
+-- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined,
+-- so PostgreSQL parsed and planned its body again on every call (the
+-- largest part of a warm reuse call's server time); PL/pgSQL keeps the
+-- query's plan for the backend's life (docs/performance.md).
 create or replace function chatkit_user_check(
 	p_user_id	text,
 	p_allowed_roles	text[])		-- null: every role
 returns text
-language sql
+language plpgsql
 stable
 set search_path from current
 as $$
-	select case
+begin
+	return (select case
 		when u.clerk_user_id is null then 'no_user'
 		when not coalesce(u.is_active, false) then 'inactive'
 		when p_allowed_roles is not null
@@ -41,7 +46,8 @@ as $$
 		else 'ok'
 	       end
 	  from (select 1) as one
-	  left join users u on u.clerk_user_id::text = p_user_id
+	  left join users u on u.clerk_user_id::text = p_user_id);
+end;
 $$;
 
 
