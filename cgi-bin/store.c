@@ -445,6 +445,26 @@ roles_literal(char *const *roles, size_t n, char *out, size_t outsz)
 	return true;
 }
 
+/*
+ * The allowed-roles parameter of a call: *param is a text[] literal of
+ * q's roles written into buf, or NULL when every role may. False, with
+ * the reason in e, when the literal does not fit.
+ */
+static bool
+roles_param(const struct session_query *q, char *buf, size_t size,
+    const char **param, struct err *e)
+{
+	*param = NULL;
+	if (q->nroles == 0)
+		return true;
+	if (!roles_literal(q->roles, q->nroles, buf, size)) {
+		err_set(e, "CHATKIT_ALLOWED_ROLES is too long");
+		return false;
+	}
+	*param = buf;
+	return true;
+}
+
 static char *
 field(PGresult *res, int col, struct err *e)
 {
@@ -759,7 +779,7 @@ enum store_result
 store_acquire(struct store *st, const struct session_query *q,
     struct session *s, struct err *e)
 {
-	const char *params[ACQUIRE_PARAMS];
+	const char *params[ACQUIRE_PARAMS], *roles_p;
 	char ttl[24], thr[24], roles[ROLES_TEXT_MAX], id[37], token[37];
 	char cap[24], rate[24];
 	PGresult *res = NULL;
@@ -772,11 +792,8 @@ store_acquire(struct store *st, const struct session_query *q,
 	memset(s, 0, sizeof(*s));
 	st->deadline = now_ms() + q->timeout * 1000LL;
 	st->timed_out = false;
-	if (q->nroles > 0 &&
-	    !roles_literal(q->roles, q->nroles, roles, sizeof(roles))) {
-		err_set(e, "CHATKIT_ALLOWED_ROLES is too long");
+	if (!roles_param(q, roles, sizeof(roles), &roles_p, e))
 		return STORE_ERROR;
-	}
 	snprintf(ttl, sizeof(ttl), "%ld", q->ttl);
 	snprintf(thr, sizeof(thr), "%ld", q->threshold);
 	snprintf(cap, sizeof(cap), "%ld", q->max_devices);
@@ -797,14 +814,14 @@ store_acquire(struct store *st, const struct session_query *q,
 		params[3] = ttl;
 		params[4] = thr;
 		params[5] = q->metadata;
-		params[6] = q->nroles > 0 ? roles : NULL;
+		params[6] = roles_p;
 		params[7] = id;
 		params[8] = token;
 		params[9] = cap;
 		params[10] = rate;
 		/* A new connection with a server's own pid: a new backend. */
 		if (fresh && backend_pid_plausible(st->conn))
-			res = find(st, q, thr, params[6]);
+			res = find(st, q, thr, roles_p);
 		else if (st->prep == PREP_UNKNOWN)
 			own_backend_prepare(st);
 		if (res == NULL && !st->timed_out && st->conn != NULL)
@@ -901,19 +918,16 @@ store_list(struct store *st, const struct session_query *q, long limit,
     char **json, struct err *e)
 {
 	char roles[ROLES_TEXT_MAX], lim[24];
-	const char *params[3];
+	const char *params[3], *roles_p;
 	enum store_result rc = STORE_ERROR;
 	PGresult *res;
 
 	*json = NULL;
-	if (q->nroles > 0 &&
-	    !roles_literal(q->roles, q->nroles, roles, sizeof(roles))) {
-		err_set(e, "CHATKIT_ALLOWED_ROLES is too long");
+	if (!roles_param(q, roles, sizeof(roles), &roles_p, e))
 		return STORE_ERROR;
-	}
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	params[0] = q->user_id;
-	params[1] = q->nroles > 0 ? roles : NULL;
+	params[1] = roles_p;
 	params[2] = lim;
 	if ((res = simple_call(st, q->timeout, SQL_LIST,
 		 "chatkit_list_sessions", 3, params, &rc, e)) == NULL)
@@ -941,19 +955,16 @@ store_revoke(struct store *st, const struct session_query *q, long *revoked,
     struct err *e)
 {
 	char roles[ROLES_TEXT_MAX];
-	const char *params[3];
+	const char *params[3], *roles_p;
 	enum store_result rc = STORE_ERROR;
 	PGresult *res;
 
 	*revoked = 0;
-	if (q->nroles > 0 &&
-	    !roles_literal(q->roles, q->nroles, roles, sizeof(roles))) {
-		err_set(e, "CHATKIT_ALLOWED_ROLES is too long");
+	if (!roles_param(q, roles, sizeof(roles), &roles_p, e))
 		return STORE_ERROR;
-	}
 	params[0] = q->user_id;
 	params[1] = q->device_id;
-	params[2] = q->nroles > 0 ? roles : NULL;
+	params[2] = roles_p;
 	if ((res = simple_call(st, q->timeout, SQL_REVOKE,
 		 "chatkit_revoke_sessions", 3, params, &rc, e)) == NULL)
 		return rc;
