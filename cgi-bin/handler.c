@@ -34,7 +34,6 @@ static char *
 wrap_body(const char *key, json_object *value)
 {
 	json_object *root = NULL;
-	const char *text;
 	char *out = NULL;
 
 	if (value == NULL || (root = json_object_new_object()) == NULL)
@@ -42,10 +41,7 @@ wrap_body(const char *key, json_object *value)
 	if (json_object_object_add(root, key, value) != 0)
 		goto out;
 	value = NULL; /* owned by root now */
-	text = json_object_to_json_string_ext(
-	    root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text != NULL)
-		out = strdup(text);
+	out = response_json(root);
 out:
 	json_object_put(value);
 	json_object_put(root);
@@ -57,7 +53,6 @@ static char *
 success_body(const struct session *s)
 {
 	json_object *root = NULL, *obj = NULL, *meta = NULL;
-	const char *text;
 	char *out = NULL;
 
 	meta = json_parse_strict(
@@ -86,10 +81,7 @@ success_body(const struct session *s)
 	if (json_object_object_add(root, "session", obj) != 0)
 		goto out;
 	obj = NULL;
-	text = json_object_to_json_string_ext(
-	    root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text != NULL)
-		out = strdup(text);
+	out = response_json(root);
 out:
 	json_object_put(meta);
 	json_object_put(obj);

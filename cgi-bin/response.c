@@ -96,12 +96,20 @@ response_code(enum status st)
 	return statuses[st < ST__MAX ? st : ST_INTERNAL].code;
 }
 
+char *
+response_json(struct json_object *o)
+{
+	const char *text = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	return text != NULL ? strdup(text) : NULL;
+}
+
 /* The JSON error object; NULL when allocation fails. Caller frees. */
 static char *
 error_body(const struct status_row *row, const char *message)
 {
 	json_object *o = NULL;
-	const char *json;
 	char *text = NULL;
 
 	if ((o = json_object_new_object()) == NULL)
@@ -111,10 +119,7 @@ error_body(const struct status_row *row, const char *message)
 	    json_object_object_add(
 		o, "message", json_object_new_string(message)) != 0)
 		goto out;
-	json = json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (json != NULL)
-		text = strdup(json);
+	text = response_json(o);
 out:
 	json_object_put(o);
 	return text;

@@ -46,4 +46,8 @@ enum status response_for_store(struct response *r, enum store_result);
 int response_code(enum status);
 char *response_render(const struct response *, size_t *len);
 
+struct json_object;
+/* o as compact JSON text ('/' not escaped), or NULL; the caller frees. */
+char *response_json(struct json_object *o);
+
 #endif
