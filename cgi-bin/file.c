@@ -1,43 +1,81 @@
 /* SPDX-License-Identifier: MIT */
 /* file.c: bounded whole-file reads, and noticing that a file changed */
 #include <errno.h>
-#include <stdio.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "file.h"
 
+#define FILE_READ_FIRST 4096 /* first guess when the size is unknown */
+
+/*
+ * The buffer starts at the size fstat gives (a pipe or a file under /proc
+ * says 0) plus one byte, so a file read whole never costs more memory
+ * than itself: in the portable build a max-sized buffer was an mmap and
+ * a munmap on every request. It grows, doubling up to max + 1, only for a
+ * file that is longer than it said or grew meanwhile.
+ */
 char *
 file_read(const char *path, size_t max, size_t *len, struct err *e)
 {
-	FILE *f = NULL;
-	char *buf = NULL, *ret = NULL;
-	size_t n;
+	struct stat st;
+	char *buf = NULL, *grown, *ret = NULL;
+	size_t cap, n = 0;
+	ssize_t r;
+	int fd;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		err_set(e, "cannot open %s: %s", path, strerror(errno));
-		goto out;
+		return NULL;
 	}
-	if ((buf = malloc(max + 1)) == NULL) {
-		err_set(e, "malloc(%zu) failed", max + 1);
-		goto out;
-	}
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f)) {
+	if (fstat(fd, &st) != 0) {
 		err_set(e, "cannot read %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (n > max) {
-		err_set(e, "%s is larger than %zu bytes", path, max);
+	cap = FILE_READ_FIRST;
+	if (S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (uintmax_t)st.st_size < max ? (size_t)st.st_size : max;
+	if (cap > max)
+		cap = max;
+	cap++; /* the NUL, or the byte that shows the file is longer */
+	if ((buf = malloc(cap)) == NULL) {
+		err_set(e, "malloc(%zu) failed", cap);
 		goto out;
 	}
+	for (;;) {
+		if (n == cap) {
+			if (cap > max) {
+				err_set(e, "%s is larger than %zu bytes", path, max);
+				goto out;
+			}
+			cap = cap <= max / 2 ? cap * 2 : max + 1;
+			if ((grown = realloc(buf, cap)) == NULL) {
+				err_set(e, "malloc(%zu) failed", cap);
+				goto out;
+			}
+			buf = grown;
+		}
+		do
+			r = read(fd, buf + n, cap - n);
+		while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			err_set(e, "cannot read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	/* The loop reads only into room it has: n < cap <= max + 1. */
 	buf[n] = '\0';
 	*len = n;
 	ret = buf;
 	buf = NULL;
 out:
-	if (f != NULL)
-		fclose(f);
+	close(fd);
 	free(buf);
 	return ret;
 }

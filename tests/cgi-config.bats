@@ -323,6 +323,41 @@ main_n() {
 	config_error CHATKIT_CONFIG="$conf" -u CHATKIT_WORKFLOW_ID
 }
 
+@test "a CHATKIT_CONFIG file of 64 KiB is read; one byte more gets 500" {
+	# Comment lines fill the file up to the limit; the setting comes last.
+	fill_conf() {
+		local size=$1 line
+		line="CHATKIT_WORKFLOW_ID=wf_at_the_end"
+		{
+			yes '###################################################' |
+				head -c $((size - ${#line} - 2))
+			printf '\n%s\n' "$line"
+		} >"$conf"
+		assert_that "$(stat -c %s "$conf")" == "$size" "size of $conf"
+	}
+	fill_conf 65536
+	session_call "$user" CHATKIT_CONFIG="$conf" -u CHATKIT_WORKFLOW_ID
+	assert_status 200
+	assert_json .session.workflowId wf_at_the_end
+	fill_conf 65537
+	user=$(unique_id)
+	pg_add_user "$user"
+	config_error CHATKIT_CONFIG="$conf" -u CHATKIT_WORKFLOW_ID
+	assert_stderr_names "larger than 65536 bytes"
+}
+
+@test "a CHATKIT_CONFIG pipe, whose size is unknown, is read whole past 4 KiB" {
+	skip_in_fastcgi "a FIFO can be read once; a FastCGI process reads its settings again"
+	mkfifo "$conf"
+	# The writer gives up after 10 s if the program never opens the pipe.
+	timeout 10 bash -c '{ yes "####################################" | head -c 20000
+		printf "\nCHATKIT_WORKFLOW_ID=wf_from_pipe\n"; } >"$1"' _ "$conf" &
+	session_call "$user" CHATKIT_CONFIG="$conf" -u CHATKIT_WORKFLOW_ID
+	wait $!
+	assert_status 200
+	assert_json .session.workflowId wf_from_pipe
+}
+
 @test "CHATKIT_CONFIG naming a missing file gets 500" {
 	config_error CHATKIT_CONFIG="$BATS_TEST_TMPDIR/missing.conf"
 	assert_stderr_names missing.conf
