@@ -48,7 +48,8 @@ file_read(const char *path, size_t max, size_t *len, struct err *e)
 	for (;;) {
 		if (n == cap) {
 			if (cap > max) {
-				err_set(e, "%s is larger than %zu bytes", path, max);
+				err_set(e, "%s is larger than %zu bytes", path,
+				    max);
 				goto out;
 			}
 			cap = cap <= max / 2 ? cap * 2 : max + 1;

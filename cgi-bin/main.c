@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "cleanup.h"
 #include "config.h"
 #ifdef HAVE_LIBFCGI
@@ -124,8 +125,10 @@ main(int argc, char **argv)
 	 */
 	if (argc > 1 && getenv("GATEWAY_INTERFACE") == NULL &&
 	    getenv("REQUEST_METHOD") == NULL) {
-		if (argc == 2 && strcmp(argv[1], "--cleanup") == 0)
+		if (argc == 2 && strcmp(argv[1], "--cleanup") == 0) {
+			arena_close();
 			return cleanup_command();
+		}
 		if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 			version_print(stdout);
 			return 0;
@@ -138,8 +141,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 #ifdef HAVE_LIBFCGI
-	if (fcgi_detected())
+	if (fcgi_detected()) {
+		arena_close();
 		return fcgi_serve();
+	}
 #endif
 	/* Configuration and keys are read before any byte of the request;
 	 * an error in them is logged once, by the request it fails. */

@@ -79,6 +79,13 @@ version_print(FILE *f)
 	fputs("portable build: statically linked; rebuild it for security "
 	      "fixes of these libraries\n",
 	    f);
+#ifdef CK_ARENA
+	fputs("malloc: arena for a CGI request (cgi-bin/arena.c), musl's "
+	      "for FastCGI and --cleanup\n",
+	    f);
+#else
+	fputs("malloc: musl's\n", f);
+#endif
 #endif
 	print_lib(f, "OpenSSL", OpenSSL_version(OPENSSL_FULL_VERSION_STRING),
 	    "openssl");

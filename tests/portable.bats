@@ -140,6 +140,36 @@ make_root() {
 	assert_rows "$user" 1
 }
 
+@test "a CGI request of the portable build gives no memory back before it exits: malloc is the arena" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	# scripts/portable builds with musl, so configure finds the arena's
+	# entry points: a build without it is a broken configure check.
+	run -0 "$PORTABLE_CGI" --version
+	assert_that "$output" =~ "malloc: arena for a CGI request" "--version"
+	local user tok trace=$BATS_TEST_TMPDIR/trace
+	make_root
+	user=$(unique_id)
+	pg_add_user "$user"
+	tok=$(valid_token "$user")
+	# The trace starts at the wrapper: chroot(1) maps and unmaps before
+	# it runs the program, so only what follows the last execve counts.
+	cat >"$BATS_TEST_TMPDIR/traced" <<-SH
+		#!/bin/sh
+		exec strace -f -qq -e trace=execve,mmap,munmap -o "$trace" "$CGI" "\$@"
+	SH
+	chmod 0755 "$BATS_TEST_TMPDIR/traced"
+	CGI=$BATS_TEST_TMPDIR/traced
+	cgi_call --token "$tok"
+	assert_status 200
+	assert_rows "$user" 1
+	run -0 awk '/execve\(/ { n = 0; m = 0 } / mmap\(/ { m++ } / munmap\(/ { n++ }
+		END { print m, n }' "$trace"
+	# TLS to the database (verify-full) included: all of it fits.
+	read -r maps unmaps <<<"$output"
+	assert_that "$maps" == 0 "mmap calls after the program started"
+	assert_that "$unmaps" == 0 "munmap calls after the program started"
+}
+
 @test "from the chroot, a server certificate from another CA is refused (503)" {
 	local user tok other=$BATS_TEST_TMPDIR/other-ca
 	mkdir -p "$other"
