@@ -83,7 +83,9 @@ arena_take(size_t n)
 		return NULL;
 	top = atomic_load_explicit(&arena_top, memory_order_relaxed);
 	do {
-		if (span > sizeof(arena) - top)
+		/* >=: a zero-size block never sits at the arena's very end,
+		 * where in_arena() would not know it. */
+		if (span >= sizeof(arena) - top)
 			return NULL;
 	} while (!atomic_compare_exchange_weak_explicit(&arena_top, &top,
 	    top + span, memory_order_relaxed, memory_order_relaxed));
@@ -104,6 +106,11 @@ arena_resize(unsigned char *p, size_t n)
 
 	if (span == 0 || span > sizeof(arena) - start)
 		return false;
+	/* Memory above the top is zero (calloc counts on it): a block that
+	 * gives its tail back clears it first. That is past round_up(n), so
+	 * nothing of the caller's is lost if the block is not the newest. */
+	if (span < old)
+		memset(arena + start + span, 0, old - span);
 	if (!atomic_compare_exchange_strong_explicit(&arena_top, &top,
 		start + span, memory_order_relaxed, memory_order_relaxed))
 		return false;
@@ -134,7 +141,8 @@ calloc(size_t count, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* Arena memory is never reused: still zero from .bss. */
+	/* Memory above the arena's top is zero: .bss, or cleared when a
+	 * block gave it back (arena_resize). */
 	if ((p = arena_take(count * size)) != NULL)
 		return p;
 	if ((p = __libc_malloc_impl(count * size)) != NULL)
@@ -168,6 +176,22 @@ realloc(void *old, size_t n)
 		return NULL;
 	memcpy(p, old, keep);
 	return p;
+}
+
+/*
+ * musl's malloc_usable_size would read an arena block as one of its own
+ * and crash: the program links with -Wl,--wrap=malloc_usable_size, so a
+ * call (from any library) comes here.
+ */
+size_t __real_malloc_usable_size(void *);
+size_t __wrap_malloc_usable_size(void *);
+
+size_t
+__wrap_malloc_usable_size(void *p)
+{
+	if (p == NULL)
+		return 0;
+	return in_arena(p) ? block_size(p) : __real_malloc_usable_size(p);
 }
 
 void

@@ -140,6 +140,17 @@ make_root() {
 	assert_rows "$user" 1
 }
 
+@test "the arena keeps malloc's promises: alignment, zeroed calloc after a shrink, its last byte, threads, musl past it" {
+	command -v musl-gcc >/dev/null || skip "musl-gcc is not installed"
+	musl-gcc -static -pthread -fno-builtin -O2 -Wall -Wextra -Werror \
+		-I"$TOP_SRCDIR/cgi-bin" -DCK_ARENA -o "$BATS_TEST_TMPDIR/arena-check" \
+		"$TOP_SRCDIR/tests/arena-check.c" "$TOP_SRCDIR/cgi-bin/arena.c" \
+		-Wl,--wrap=malloc_usable_size
+	run "$BATS_TEST_TMPDIR/arena-check"
+	assert_that "$output" == ok "tests/arena-check's report"
+	assert_that "$status" == 0 "its exit status"
+}
+
 @test "a CGI request of the portable build gives no memory back before it exits: malloc is the arena" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	# scripts/portable builds with musl, so configure finds the arena's
