@@ -19,9 +19,12 @@
 struct keyset;
 
 struct key {
-	char *kid; /* NULL for a PEM key: it matches any kid */
-	void *n;   /* BIGNUM *, owned: the modulus */
-	void *e;   /* BIGNUM *, owned: the public exponent */
+	char *kid;   /* NULL for a PEM key: it matches any kid */
+	void *n;     /* BIGNUM *, owned: the modulus */
+	void *e;     /* BIGNUM *, owned: the public exponent */
+	void **mont; /* owned slot for n's BN_MONT_CTX *, set by the first
+		      * verification: a FastCGI process checks many tokens
+		      * with one key (a slot, so a const key can fill it) */
 };
 
 /* Each returns a keyset the caller frees with keys_free, or NULL + e. */
