@@ -1,6 +1,6 @@
-# bench/common.bash: what bench/run and bench/profile share: paths, the
-# test helpers, missing packages, the out-of-tree build, the floors and
-# pgbouncer (pgb_start / pgb_stop).
+# bench/common.bash: what the bench scripts share: paths, the test
+# helpers, fail and median, missing packages, the out-of-tree build, the
+# floors and pgbouncer (pgb_start / pgb_stop).
 #
 # After bench_build: BENCH_CGI (the program, built out of tree under
 # bench/.build/obj-*), BENCH_OBJ (that build directory), BENCH_BIN
@@ -24,6 +24,17 @@ FLOOR_LDFLAGS=${FLOOR_LDFLAGS:--pie -Wl,-z,relro -Wl,--as-needed}
 die() {
 	printf 'bench: %s\n' "$*" >&2
 	return 1
+}
+
+# fail MESSAGE...: die, and end the script.
+fail() {
+	die "$@"
+	exit 1
+}
+
+# median: the median (lower middle) of the numbers on stdin.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
 
 # now: the current Unix time in seconds (tokens.bash uses it).
