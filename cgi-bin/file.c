@@ -24,6 +24,7 @@ file_read(const char *path, size_t max, size_t *len, struct err *e)
 	struct stat st;
 	char *buf = NULL, *grown, *ret = NULL;
 	size_t cap, n = 0;
+	uintmax_t guess;
 	ssize_t r;
 	int fd;
 
@@ -35,12 +36,10 @@ file_read(const char *path, size_t max, size_t *len, struct err *e)
 		err_set(e, "cannot read %s: %s", path, strerror(errno));
 		goto out;
 	}
-	cap = FILE_READ_FIRST;
-	if (S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (uintmax_t)st.st_size < max ? (size_t)st.st_size : max;
-	if (cap > max)
-		cap = max;
-	cap++; /* the NUL, or the byte that shows the file is longer */
+	guess = S_ISREG(st.st_mode) && st.st_size > 0 ? (uintmax_t)st.st_size
+						      : FILE_READ_FIRST;
+	/* + 1: the NUL, or the byte that shows the file is longer */
+	cap = (guess < max ? (size_t)guess : max) + 1;
 	if ((buf = malloc(cap)) == NULL) {
 		err_set(e, "malloc(%zu) failed", cap);
 		goto out;
