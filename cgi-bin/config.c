@@ -263,9 +263,12 @@ parse_seconds(const char *s, long min, long max, long *out)
 	return true;
 }
 
-/* Splits on commas, trims each entry, drops empty ones. */
+/* Splits on commas, trims each entry, drops empty ones. A value with no
+ * entry at all (only commas and blanks) is an error: read as "no list", it
+ * would switch the check it names off. */
 static bool
-parse_list(const char *s, struct config_list *l, struct err *e)
+parse_list(const char *name, const char *s, struct config_list *l,
+    struct err *e)
 {
 	char *copy = NULL, *tok, *save = NULL, *item;
 	bool ok = false;
@@ -278,12 +281,17 @@ parse_list(const char *s, struct config_list *l, struct err *e)
 		if (*item == '\0')
 			continue;
 		if (l->n == CONFIG_LIST_MAX) {
-			err_set(e, "more than %d entries", CONFIG_LIST_MAX);
+			err_set(e, "%s has more than %d entries", name,
+			    CONFIG_LIST_MAX);
 			goto out;
 		}
 		if ((l->item[l->n] = xstrdup(item, e)) == NULL)
 			goto out;
 		l->n++;
+	}
+	if (l->n == 0) {
+		err_set(e, "%s=\"%s\" is a list with no entry", name, s);
+		goto out;
 	}
 	ok = true;
 out:
@@ -490,7 +498,7 @@ config_load(struct config *cfg, config_lookup_fn lookup, void *arg)
 			}
 			break;
 		case T_LIST:
-			if (!parse_list(v,
+			if (!parse_list(s->name, v,
 				(struct config_list *)((char *)cfg + s->off),
 				e)) {
 				bad_setting(cfg, s->name);

@@ -200,6 +200,35 @@ main_n() {
 	config_error CHATKIT_SESSION_TTL=600 CHATKIT_REFRESH_THRESHOLD=601
 }
 
+# A list of only separators names no entry: read as "no list", it would
+# switch the role or azp check off.
+@test "CHATKIT_ALLOWED_ROLES of only a comma gets 500 naming the variable" {
+	config_error CHATKIT_ALLOWED_ROLES=,
+	assert_stderr_names CHATKIT_ALLOWED_ROLES
+}
+
+@test "CHATKIT_ALLOWED_ROLES of only blanks and commas gets 500" {
+	config_error 'CHATKIT_ALLOWED_ROLES= , '
+	assert_stderr_names CHATKIT_ALLOWED_ROLES
+}
+
+@test "CLERK_AUTHORIZED_PARTIES of only a comma gets 500 naming the variable" {
+	config_error CLERK_AUTHORIZED_PARTIES=,
+	assert_stderr_names CLERK_AUTHORIZED_PARTIES
+}
+
+@test "a list of only commas in the file gets 500" {
+	printf 'CHATKIT_ALLOWED_ROLES=,,\n' >"$conf"
+	config_error CHATKIT_CONFIG="$conf"
+	assert_stderr_names CHATKIT_ALLOWED_ROLES
+}
+
+@test "empty entries around a role are dropped and the role still applies" {
+	session_call "$user" 'CHATKIT_ALLOWED_ROLES= ,admin, '
+	assert_error 403 Forbidden '^User role not allowed'
+	assert_rows "$user" 0
+}
+
 # README: with CHATKIT_REFRESH_THRESHOLD unset and a TTL of 3600 or less,
 # the threshold is half the TTL (the 3600 default would not fit).
 @test "with a TTL of 600 and no threshold a session with 400 s left is reused" {
