@@ -229,7 +229,7 @@ main_n() {
 	assert_rows "$user" 0
 }
 
-# README: with CHATKIT_REFRESH_THRESHOLD unset and a TTL of 3600 or less,
+# docs/configuration.md: with CHATKIT_REFRESH_THRESHOLD unset and a TTL of 3600 or less,
 # the threshold is half the TTL (the 3600 default would not fit).
 @test "with a TTL of 600 and no threshold a session with 400 s left is reused" {
 	local first

@@ -8,7 +8,7 @@
 # to all three) in place before sql/ is applied (twice), and a stand-in
 # auth.jwt() that reads request.jwt.claims as PostgREST sets it. Database
 # elsewhere is migrated with search_path = app. Role chatkit owns
-# everything; chatkit_cgi is a login role granted only what README.md
+# everything; chatkit_cgi is a login role granted only what docs/database.md
 # says; mallory is any other login role.
 
 bats_require_minimum_version 1.5.0
@@ -48,7 +48,7 @@ snapshot() {
 }
 
 # migrate DB [PGOPTIONS]: apply sql/*.sql in order as chatkit, as the
-# README says (one transaction per file).
+# docs/database.md says (one transaction per file).
 migrate() {
 	local f
 	for f in "$TOP_SRCDIR"/sql/*.sql; do
@@ -401,13 +401,13 @@ setup() {
 	assert_output "$(printf 'no_user\nmiss')"
 }
 
-@test "a CGI role granted what README.md says gets a session" {
+@test "a CGI role granted what docs/database.md says gets a session" {
 	local grants user
-	# The README's block for that role, run as the owner.
+	# docs/database.md's block for that role, run as the owner.
 	grants=$(awk '/^```sql/ { on = 1; buf = ""; next }
 		      /^```/ { if (on && buf ~ /grant execute on function chatkit_acquire_session/) print buf; on = 0; next }
-		      on { buf = buf $0 "\n" }' "$TOP_SRCDIR/README.md")
-	[[ -n $grants ]] || fail "no grant block for the CGI role in README.md"
+		      on { buf = buf $0 "\n" }' "$TOP_SRCDIR/docs/database.md")
+	[[ -n $grants ]] || fail "no grant block for the CGI role in docs/database.md"
 	grep -v '^create role' <<<"$grants" | _pg_psql supa chatkit
 	user=$(unique_id)
 	supa_sql "insert into users (clerk_user_id, role) values ('$user', 'member')"
