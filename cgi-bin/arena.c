@@ -4,13 +4,14 @@
  *
  * A CGI process answers one request and exits. musl's allocator returns
  * each group of blocks to the kernel as soon as it empties, so such a
- * process made 24 mmap and 22 munmap calls, and the allocator took 15 %
- * of its instructions (docs/performance.md). Here the first ARENA_SIZE
- * bytes come from a static arena instead: handed out in order, never
- * reused, free() of them does nothing, and the process's exit returns
- * them all at once. A request takes 100 KiB of it (232 blocks); over TLS
- * to the database, 1.3 MiB (13,000 blocks, OpenSSL's, most freed at
- * once). No free list: no pointer in freed memory to corrupt.
+ * process would spend much of its short life in mmap, munmap and the
+ * allocator's bookkeeping (docs/performance.md). Here the first
+ * ARENA_SIZE bytes come from a static arena instead: handed out in
+ * order, never reused, free() of them does nothing, and the process's
+ * exit returns them all at once. ARENA_SIZE holds a request over TLS to
+ * the database, whose OpenSSL blocks are most of what it allocates; a
+ * plain request uses a small part. No free list: no pointer in freed
+ * memory to corrupt.
  *
  * Past the arena, blocks over ARENA_BLOCK_MAX, and after arena_close()
  * (a FastCGI process, which lives for many requests) musl's own

@@ -451,8 +451,9 @@ keys_verify_sha256(const struct key *k, const unsigned char md[KEYS_SHA256_LEN],
 		goto out;
 	}
 	/* The modulus's Montgomery form, made once per key: BN_mod_exp
-	 * would make it again on every call (a sixth of a warm FastCGI
-	 * request's instructions). */
+	 * would make it again on every call (a division and a modular
+	 * inverse), which a FastCGI process checking a new token on nearly
+	 * every request would pay each time (docs/performance.md). */
 	if ((mont = *k->mont) == NULL) {
 		if ((mont = BN_MONT_CTX_new()) == NULL ||
 		    BN_MONT_CTX_set(mont, k->n, ctx) != 1) {
