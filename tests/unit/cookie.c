@@ -243,7 +243,12 @@ log_sink(const char *line, size_t len, void *arg)
 {
 	struct unit_buf *b = arg;
 
-	unit_buf_add(b, line, len);
+	/* Lines joined by a blank. Out of memory, a line is lost, and a
+	 * case that looks for its reason fails. */
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (b->len == 0 || unit_buf_str(b, " "))
+		(void)unit_buf_add(b, line, len);
 }
 
 static void

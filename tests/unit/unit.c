@@ -352,12 +352,14 @@ unit_decode(const char *s, struct unit_buf *out, unit_tag_fn hook, void *arg,
  * DESC_MAX bytes of it.
  */
 static void
-print_desc(const struct unit_line *l)
+print_desc(const struct unit_line *l, const char *where)
 {
 	const unsigned char *s = (const unsigned char *)l->text;
 	size_t n;
 
 	printf("%s:%zu: ", l->file, l->lineno);
+	if (where != NULL)
+		printf("(%s) ", where);
 	for (n = 0; s[n] != '\0' && n < DESC_MAX; n++) {
 		if (s[n] == '\t')
 			fputs("  ", stdout);
@@ -373,11 +375,17 @@ print_desc(const struct unit_line *l)
 }
 
 void
-unit_pass(const struct unit_line *l)
+unit_pass_at(const struct unit_line *l, const char *where)
 {
 	printf("ok %zu - ", ++cases);
-	print_desc(l);
+	print_desc(l, where);
 	putchar('\n');
+}
+
+void
+unit_pass(const struct unit_line *l)
+{
+	unit_pass_at(l, NULL);
 }
 
 /* why on one line: control bytes as '?', so it cannot end the TAP line. */
@@ -388,23 +396,41 @@ print_clean(const char *why)
 		putchar((unsigned char)*why < 0x20 ? '?' : *why);
 }
 
-void
-unit_fail(const struct unit_line *l, const char *fmt, ...)
+static void
+fail_at(
+    const struct unit_line *l, const char *where, const char *fmt, va_list ap)
 {
 	char why[1024];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
 	failed++;
 	printf("not ok %zu - ", ++cases);
-	print_desc(l);
+	print_desc(l, where);
 	fputs(": ", stdout);
 	print_clean(why);
 	printf("\n# %s line %zu: ", l->file, l->lineno);
 	print_clean(why);
 	putchar('\n');
+}
+
+void
+unit_fail(const struct unit_line *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_at(l, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+unit_fail_at(const struct unit_line *l, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_at(l, where, fmt, ap);
+	va_end(ap);
 }
 
 void

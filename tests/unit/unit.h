@@ -76,6 +76,11 @@ void unit_pass(const struct unit_line *);
 void unit_fail(const struct unit_line *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The same for a line run in one of several places, named by where. */
+void unit_pass_at(const struct unit_line *, const char *where);
+void unit_fail_at(const struct unit_line *, const char *where, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
 /* TAP for a case that is not a line of a data file (a driver's own). */
 void unit_result(bool pass, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
