@@ -119,6 +119,18 @@ write_file(const char *path, const char *data, size_t len)
 	return fclose(f) == 0 && ok;
 }
 
+static bool
+append_file(const char *path, const char *text)
+{
+	FILE *f;
+	bool ok;
+
+	if ((f = fopen(path, "a")) == NULL)
+		return false;
+	ok = fputs(text, f) != EOF;
+	return fclose(f) == 0 && ok;
+}
+
 /* The value cfg holds for setting name, as text ("-" when unset). */
 static bool
 value_of(const struct config *cfg, const char *name, struct unit_buf *out)
@@ -340,6 +352,18 @@ main(int argc, char **argv)
 		unit_bail("cannot make an RSA key");
 		goto out;
 	}
+	/* The same key as a PEM file and a JWKS file, for the key sources. */
+	snprintf(path, sizeof(path), "%s/key.pem", tmpdir);
+	if (!write_file(path, key.pem, strlen(key.pem))) {
+		unit_bail("cannot write %s", path);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/jwks.json", tmpdir);
+	if (!write_file(path, "{\"keys\":[", 9) ||
+	    !append_file(path, key.jwk) || !append_file(path, "]}")) {
+		unit_bail("cannot write %s", path);
+		goto out;
+	}
 	if ((uf = unit_open(argc, argv, "tests/unit/config.txt")) == NULL)
 		goto out;
 	while (unit_next(uf, &l))
@@ -353,6 +377,10 @@ out:
 	snprintf(path, sizeof(path), "%s/empty.conf", tmpdir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/case.conf", tmpdir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/key.pem", tmpdir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/jwks.json", tmpdir);
 	unlink(path);
 	rmdir(tmpdir);
 	return rc;
