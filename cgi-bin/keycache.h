@@ -27,7 +27,6 @@ struct keycache_source {
 enum keycache_result {
 	KC_OK,		/* keys to verify with */
 	KC_UNAVAILABLE, /* none usable and none to be had now: 503 */
-	KC_CACHE_DIR,	/* the cache directory cannot be used: 500 */
 };
 
 /* One per process (a FastCGI process keeps its keys in it). */
@@ -38,7 +37,9 @@ void keycache_free(struct keycache *);
  * Keys for a request at now, borrowed in *keys until the next call:
  * fresh ones from memory or the cache file with no network call; when
  * they are stale or missing, one process fetches (others use what is
- * cached, or wait for it when nothing is usable). Failures are logged.
+ * cached, or wait for it when nothing is usable). A cache directory that
+ * cannot be used is logged and then passed over: the process fetches and
+ * keeps the keys for itself. Failures are logged.
  */
 enum keycache_result keycache_get(struct keycache *,
     const struct keycache_source *, time_t now, const struct keyset **keys,
@@ -54,6 +55,6 @@ unsigned keycache_generation(const struct keycache *);
  * *keys changed, so the token is worth checking again.
  */
 bool keycache_kid_miss(struct keycache *, const struct keycache_source *,
-    time_t now, const struct keyset **keys, struct err *e);
+    time_t now, const struct keyset **keys);
 
 #endif
