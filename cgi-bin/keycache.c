@@ -13,8 +13,11 @@
  *            file of ours that no one else may write.
  *   H.state  flock(2)ed by the one process that fetches; holds one line
  *            "v1 ATTEMPT FAILED KIDMISS": the time of the last fetch,
- *            whether it failed, and the time of the last refetch for an
- *            unknown kid (Unix seconds).
+ *            whether it failed or left H.json as it was (a full disk, a
+ *            read-only directory: then its keys serve that process
+ *            alone, and others wait KEYCACHE_RETRY_S as after a failed
+ *            fetch), and the time of the last refetch for an unknown kid
+ *            (Unix seconds), each number in a fixed width.
  * A fresh H.json is read and parsed with no lock, no network and no
  * libcurl (fetch.c is called only when a fetch is due).
  *
@@ -147,6 +150,14 @@ usable(const struct keycache *kc, const struct keycache_source *src, time_t now)
 	return kc->keys != NULL && age(kc, now) < src->ttl + src->max_stale;
 }
 
+/* A regular file of this user that group and others may not write. */
+static bool
+trusted_file(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_uid == geteuid() &&
+	       (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
 static bool
 same_file(const struct stat *a, const struct stat *b)
 {
@@ -248,8 +259,7 @@ load_file(struct keycache *kc, int dfd, const char *dir)
 		goto out;
 	if (kc->have_st && same_file(&st, &kc->st))
 		goto out;
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+	if (!trusted_file(&st)) {
 		log_warnx("key cache %s/%s is not a file of this user that "
 			  "only it may write: ignored",
 		    dir, kc->json);
@@ -313,15 +323,20 @@ state_read(int fd, struct state *s)
 	s->kidmiss = k;
 }
 
+/*
+ * Writes s over H.state's line in place. The line has one length
+ * whatever the numbers, so a file that holds one needs no new disk block
+ * for the next: the fetch times are kept on a full disk too.
+ */
 static void
 state_write(int fd, const struct state *s, const char *dir, const char *name)
 {
 	char buf[STATE_MAX];
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "v1 %lld %d %lld\n",
+	n = snprintf(buf, sizeof(buf), "v1 %020lld %d %020lld\n",
 	    (long long)s->attempt, s->failed, (long long)s->kidmiss);
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+	if (pwrite(fd, buf, (size_t)n, 0) != n || ftruncate(fd, n) != 0)
 		log_warnx("key cache %s/%s: cannot write: %s", dir, name,
 		    strerror(errno));
 }
@@ -394,6 +409,43 @@ out:
 		unlinkat(dfd, kc->tmp, 0);
 	close(fd);
 	return ok;
+}
+
+/*
+ * When H.json is a file of ours holding exactly body, renews its time
+ * (futimens, which needs no disk space), so that it is fresh again for
+ * every process: true, with its stat in *st. For when no new H.json can
+ * be written; the keys seldom change.
+ */
+static bool
+renew_same(const struct keycache *kc, int dfd, const char *body, size_t len,
+    struct stat *st)
+{
+	char buf[4096];
+	size_t off = 0, n;
+	ssize_t r;
+	int fd;
+	bool same = false;
+
+	if ((fd = openat(dfd, kc->json,
+		 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return false;
+	if (fstat(fd, st) != 0 || !trusted_file(st) ||
+	    st->st_size != (off_t)len)
+		goto out;
+	while (off < len) {
+		n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		r = read(fd, buf, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || memcmp(buf, body + off, (size_t)r) != 0)
+			goto out;
+		off += (size_t)r;
+	}
+	same = futimens(fd, NULL) == 0 && fstat(fd, st) == 0;
+out:
+	close(fd);
+	return same;
 }
 
 /*
@@ -475,7 +527,7 @@ refresh(struct keycache *kc, const struct keycache_source *src, int dfd,
 	struct stat st;
 	char *body = NULL;
 	size_t len = 0;
-	bool busy = false;
+	bool busy = false, saved = false;
 	int fd = -1;
 
 	memset(&s, 0, sizeof(s));
@@ -517,12 +569,25 @@ refresh(struct keycache *kc, const struct keycache_source *src, int dfd,
 	kc->have_st = false;
 	if (fd < 0)
 		goto save;
-	if (write_cache(kc, dfd, src->dir, body, len, &st, &we)) {
+	if (write_cache(kc, dfd, src->dir, body, len, &st, &we))
+		saved = true;
+	else if ((saved = renew_same(kc, dfd, body, len, &st)))
+		log_warnx("key cache: %s; %s/%s holds the same keys: kept, its "
+			  "time renewed",
+		    we.msg, src->dir, kc->json);
+	else {
+		/* Others would fetch again and again: they wait as after a
+		 * failed fetch, with the keys they have. */
+		s.failed = 1;
+		log_warnx("key cache: %s; the keys serve this process alone, "
+			  "others fetch again after %d s",
+		    we.msg, KEYCACHE_RETRY_S);
+	}
+	if (saved) {
 		kc->st = st;
 		kc->fetched = st.st_mtim.tv_sec;
 		kc->have_st = true;
-	} else
-		log_warnx("key cache: %s", we.msg);
+	}
 save:
 	kc->mem = s;
 	if (fd >= 0)

@@ -159,3 +159,102 @@ untouched() {
 	fetches 2
 	said_once "key cache directory $cache belongs to uid"
 }
+
+# --- a cache file that cannot be written ------------------------------------
+
+# make_stale: the cached keys were fetched two hours ago.
+make_stale() {
+	touch -d "-2 hours" "$cache/$hash.json"
+}
+
+# five_requests STATUS...: five requests in a row with a valid token,
+# answered with the statuses given (the last one given repeats); then
+# $cgi_stderr holds what all five logged. Skips when they took longer
+# than the 5 s a process waits after a fetch that failed or could not be
+# kept, which would allow a second fetch.
+five_requests() {
+	local -a want=("$@")
+	local i t0 ms all=
+	t0=$(date +%s%N)
+	for ((i = 0; i < 5; i++)); do
+		cgi_call --token "$(valid_token "$user")"
+		assert_status "${want[i < $# ? i : $# - 1]}"
+		all+=$cgi_stderr$'\n'
+	done
+	cgi_stderr=$all
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	((ms < 4500)) || skip "five requests took $ms ms, too close to the 5 s between fetches to count them"
+}
+
+# full_disk: the test's cache directory on a tmpfs of 64 KiB of the site
+# user's, unmounted by teardown. Skips when mount is refused.
+full_disk() {
+	mkdir -m 0700 "$cache"
+	mount -t tmpfs -o "size=64k,mode=0700,uid=$(id -u "$SITE_USER"),gid=$(id -g "$SITE_USER")" \
+		chatkit-test "$cache" 2>"$BATS_TEST_TMPDIR/mount.err" ||
+		skip "cannot mount a tmpfs: $(<"$BATS_TEST_TMPDIR/mount.err")"
+	mounted=$cache
+}
+
+# fill: write to the tmpfs until it has no space left.
+fill() {
+	dd if=/dev/zero of="$cache/fill" bs=4096 2>/dev/null || true
+	run -0 df --output=avail -B1 "$cache"
+	assert_that "${lines[1]// /}" == 0 "bytes left on $cache"
+}
+
+teardown() {
+	[[ -z ${mounted:-} ]] || umount "$mounted"
+}
+
+@test "on a full disk, five requests with stale keys make one fetch, and the others use the stale keys" {
+	full_disk
+	accepted
+	jwks_serve "$case" "$JWKS_FILE" # new keys: the file cannot simply be renewed
+	make_stale
+	fill
+	five_requests 200
+	fetches 2
+	said_once "key cache: cannot write $cache/$hash.json.tmp: No space left on device; the keys serve this process alone, others fetch again after 5 s"
+	run -0 cmp "$cache/$hash.json" "$JWKS_MAIN_FILE"
+}
+
+@test "on a full disk with nothing cached, one request fetches and the next ones within 5 s get 503" {
+	full_disk
+	accepted
+	rm "$cache/$hash.json"
+	fill
+	five_requests 200 503
+	assert_header Retry-After '^[0-9]+$'
+	fetches 2
+}
+
+@test "on a full disk, a fetch of the same keys renews the stale cache file for every process" {
+	full_disk
+	accepted
+	make_stale
+	fill
+	five_requests 200
+	fetches 2
+	run -0 find "$cache/$hash.json" -mmin -1
+	assert_that "$output" == "$cache/$hash.json" "the cache file is fresh again"
+}
+
+@test "with a read-only cache directory, five requests with stale keys make one fetch" {
+	accepted
+	jwks_serve "$case" "$JWKS_FILE"
+	make_stale
+	chmod 0500 "$cache"
+	five_requests 200
+	fetches 2
+	said_once "key cache: cannot create $cache/$hash.json.tmp: Permission denied; the keys serve this process alone"
+}
+
+@test "a read-only cache directory with no state file in it leaves each CGI request to fetch for itself" {
+	mkdir -m 0500 "$cache"
+	chown "$SITE_USER:" "$cache"
+	accepted
+	said_once "key cache $cache/$hash.state cannot be opened: Permission denied: keys are fetched for this process alone"
+	accepted
+	fetches 2
+}
