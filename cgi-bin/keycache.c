@@ -19,7 +19,11 @@
  *            fetch), and the time of the last refetch for an unknown kid
  *            (Unix seconds), each number in a fixed width.
  * A fresh H.json is read and parsed with no lock, no network and no
- * libcurl (fetch.c is called only when a fetch is due).
+ * libcurl (fetch.c is called only when a fetch is due). A process keeps
+ * what it read, and on each call compares H.json's identity (one
+ * fstatat) with what it saw: when H.json has changed or gone, it drops
+ * its keys and looks again as a new process would, so deleting or
+ * replacing H.json reaches FastCGI processes on their next request.
  *
  * Without a directory that passes the check, or without an H.state of
  * its own to lock, a process works alone, as if there were no cache
@@ -66,8 +70,8 @@ struct keycache {
 	char state[NAME_LEN]; /* H.state */
 	struct keyset *keys;  /* NULL: none yet */
 	time_t fetched;	      /* when keys were fetched */
-	struct stat st;	      /* the H.json they came from */
-	bool have_st;
+	struct stat seen;     /* H.json as last read, written or passed over */
+	bool have_seen;	      /* false: there was none */
 	struct state mem;     /* this process's own fetch times */
 	char said_dir[256];   /* the directory's problem, as last logged */
 	char said_state[256]; /* H.state's problem, as last logged */
@@ -231,10 +235,11 @@ dir_open(struct keycache *kc, const char *dir)
 }
 
 /*
- * Reads H.json (in the directory dfd) into kc unless kc already holds
- * what it holds. Returns true when kc's keys changed. A missing file
- * changes nothing; one that is not ours, writable by others, too large
- * or not a JWKS is logged and ignored (the next fetch replaces it).
+ * Reads H.json (in the directory dfd) into kc unless it is the file kc
+ * last saw. Returns true when kc's keys changed. A missing file changes
+ * nothing; one that is not ours, writable by others, too large or not a
+ * JWKS is logged and ignored (the next fetch replaces it), and not read
+ * again while it stays the same.
  */
 static bool
 load_file(struct keycache *kc, int dfd, const char *dir)
@@ -257,8 +262,10 @@ load_file(struct keycache *kc, int dfd, const char *dir)
 	}
 	if (fstat(fd, &st) != 0)
 		goto out;
-	if (kc->have_st && same_file(&st, &kc->st))
+	if (kc->have_seen && same_file(&st, &kc->seen))
 		goto out;
+	kc->seen = st;
+	kc->have_seen = true;
 	if (!trusted_file(&st)) {
 		log_warnx("key cache %s/%s is not a file of this user that "
 			  "only it may write: ignored",
@@ -294,13 +301,35 @@ load_file(struct keycache *kc, int dfd, const char *dir)
 	kc->keys = ks;
 	kc->gen++;
 	kc->fetched = st.st_mtim.tv_sec;
-	kc->st = st;
-	kc->have_st = true;
 	changed = true;
 out:
 	free(buf);
 	close(fd);
 	return changed;
+}
+
+/*
+ * Compares H.json with what kc last saw of it. When it has changed,
+ * appeared or gone since, kc's keys go (they may hold a key withdrawn
+ * since) and H.json is read as a new process would read it.
+ */
+static void
+look(struct keycache *kc, int dfd, const char *dir)
+{
+	struct stat st;
+	bool there;
+
+	there = fstatat(dfd, kc->json, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (there ? kc->have_seen && same_file(&st, &kc->seen) : !kc->have_seen)
+		return;
+	if (kc->keys != NULL) {
+		keys_free(kc->keys);
+		kc->keys = NULL;
+		kc->gen++;
+	}
+	kc->have_seen = false;
+	if (there)
+		load_file(kc, dfd, dir);
 }
 
 /* Reads H.state (fd locked); an empty or unreadable one is all zero. */
@@ -506,6 +535,41 @@ refused:
 	return -1;
 }
 
+/*
+ * Puts the body of the keys kc has just fetched in H.json when this
+ * process holds H.state's lock: written anew, or, when that fails, the
+ * old H.json renewed if it holds the same bytes. False when H.json was
+ * left as it was; kc then marks it seen, so that its older keys are not
+ * read over these.
+ */
+static bool
+keep(struct keycache *kc, const struct keycache_source *src, int dfd,
+    bool locked, const char *body, size_t len)
+{
+	struct err we = {{0}};
+	struct stat st;
+	bool saved = false;
+
+	if (locked && write_cache(kc, dfd, src->dir, body, len, &st, &we))
+		saved = true;
+	else if (locked && (saved = renew_same(kc, dfd, body, len, &st)))
+		log_warnx("key cache: %s; %s/%s holds the same keys: kept, its "
+			  "time renewed",
+		    we.msg, src->dir, kc->json);
+	else if (locked)
+		log_warnx("key cache: %s; the keys serve this process alone, "
+			  "others fetch again after %d s",
+		    we.msg, KEYCACHE_RETRY_S);
+	if (saved) {
+		kc->seen = st;
+		kc->have_seen = true;
+		kc->fetched = st.st_mtim.tv_sec;
+	} else if (dfd >= 0)
+		kc->have_seen =
+		    fstatat(dfd, kc->json, &kc->seen, AT_SYMLINK_NOFOLLOW) == 0;
+	return saved;
+}
+
 enum refresh_why { WHY_STALE, WHY_KID };
 
 /*
@@ -521,13 +585,12 @@ static void
 refresh(struct keycache *kc, const struct keycache_source *src, int dfd,
     time_t now, bool wait, enum refresh_why why)
 {
-	struct err fe = {{0}}, we = {{0}};
+	struct err fe = {{0}};
 	struct keyset *ks = NULL;
 	struct state s;
-	struct stat st;
 	char *body = NULL;
 	size_t len = 0;
-	bool busy = false, saved = false;
+	bool busy = false;
 	int fd = -1;
 
 	memset(&s, 0, sizeof(s));
@@ -566,28 +629,10 @@ refresh(struct keycache *kc, const struct keycache_source *src, int dfd,
 	kc->gen++;
 	kc->fetched = now;
 	kc->just_fetched = true;
-	kc->have_st = false;
-	if (fd < 0)
-		goto save;
-	if (write_cache(kc, dfd, src->dir, body, len, &st, &we))
-		saved = true;
-	else if ((saved = renew_same(kc, dfd, body, len, &st)))
-		log_warnx("key cache: %s; %s/%s holds the same keys: kept, its "
-			  "time renewed",
-		    we.msg, src->dir, kc->json);
-	else {
-		/* Others would fetch again and again: they wait as after a
-		 * failed fetch, with the keys they have. */
+	/* Others would fetch again and again: they wait as after a failed
+	 * fetch, with the keys they have. */
+	if (!keep(kc, src, dfd, fd >= 0, body, len) && fd >= 0)
 		s.failed = 1;
-		log_warnx("key cache: %s; the keys serve this process alone, "
-			  "others fetch again after %d s",
-		    we.msg, KEYCACHE_RETRY_S);
-	}
-	if (saved) {
-		kc->st = st;
-		kc->fetched = st.st_mtim.tv_sec;
-		kc->have_st = true;
-	}
 save:
 	kc->mem = s;
 	if (fd >= 0)
@@ -608,12 +653,8 @@ keycache_get(struct keycache *kc, const struct keycache_source *src, time_t now,
 	kc->just_fetched = false;
 	if (!select_url(kc, src, e))
 		return KC_UNAVAILABLE;
-	if (fresh(kc, src, now)) {
-		*keys = kc->keys; /* a FastCGI process: no system call */
-		return KC_OK;
-	}
 	if ((dfd = dir_open(kc, src->dir)) >= 0)
-		load_file(kc, dfd, src->dir);
+		look(kc, dfd, src->dir);
 	if (!fresh(kc, src, now))
 		refresh(kc, src, dfd, now, !usable(kc, src, now), WHY_STALE);
 	if (dfd >= 0)

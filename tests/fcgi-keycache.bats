@@ -113,3 +113,57 @@ logged() {
 	done
 	fetches 1
 }
+
+# --- the cache file changed under a running process -------------------------
+
+# other_token: a token for $user signed with the key kid-other.
+other_token() {
+	mint_token --payload "$(claims "$user")" --kid kid-other --key "$OTHER_PRIV"
+}
+
+@test "a FastCGI process fetches again on the next request when the cache file is deleted" {
+	local tok
+	tok=$(other_token)
+	jwks_serve "$case" "$JWKS_FILE" # kid-main and kid-other
+	cgi_call --token "$tok"
+	assert_status 200
+	fetches 1
+	# kid-other is withdrawn; deleting the file is how to make it count.
+	jwks_serve "$case" "$JWKS_MAIN_FILE"
+	rm "$cache/$hash.json"
+	cgi_call --token "$tok"
+	assert_error 401 Unauthorized
+	fetches 2
+	run -0 cmp "$cache/$hash.json" "$JWKS_MAIN_FILE"
+	accepted
+	fetches 2
+}
+
+@test "a FastCGI process reads a replaced cache file on the next request: a key withdrawn from it is refused" {
+	local tok
+	tok=$(other_token)
+	jwks_serve "$case" "$JWKS_FILE"
+	cgi_call --token "$tok"
+	assert_status 200
+	jwks_serve "$case" "$JWKS_MAIN_FILE"
+	install -m 0600 "$JWKS_MAIN_FILE" "$cache/$hash.json.new"
+	mv "$cache/$hash.json.new" "$cache/$hash.json"
+	cgi_call --token "$tok"
+	assert_error 401 Unauthorized
+	# The unknown kid made its one refetch; the file was read before it.
+	fetches 2
+}
+
+@test "a FastCGI process does not read an unchanged cache file again" {
+	accepted
+	# Other bytes in the same file, with its size and time put back: a
+	# process that read it again would pass it over and fetch.
+	local f=$cache/$hash.json size
+	size=$(stat -c %s "$f")
+	touch -r "$f" "$BATS_TEST_TMPDIR/time"
+	head -c "$size" /dev/zero | tr '\0' x >"$f"
+	touch -r "$BATS_TEST_TMPDIR/time" "$f"
+	accepted
+	fetches 1
+	assert_that "$cgi_stderr" !~ "key cache" "the log"
+}
