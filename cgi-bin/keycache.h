@@ -9,7 +9,8 @@
 #include "err.h"
 
 #define KEYCACHE_KID_MISS_S 60 /* one refetch per URL for unknown kids */
-#define KEYCACHE_RETRY_S 5     /* after a failed fetch, per URL */
+/* After a fetch that failed or could not be written, per URL. */
+#define KEYCACHE_RETRY_S 5
 
 struct keyset;
 struct keycache;
@@ -51,8 +52,9 @@ unsigned keycache_generation(const struct keycache *);
 /*
  * A token's kid is not in the keys keycache_get gave: fetches again
  * unless this URL had such a refetch in the last KEYCACHE_KID_MISS_S
- * seconds (in any process) or this process has just fetched. True when
- * *keys changed, so the token is worth checking again.
+ * seconds (in any process sharing the cache directory, or in this one)
+ * or this process has just fetched. True when *keys changed, so the
+ * token is worth checking again; otherwise *keys is as it was.
  */
 bool keycache_kid_miss(struct keycache *, const struct keycache_source *,
     time_t now, const struct keyset **keys);

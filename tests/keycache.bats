@@ -73,6 +73,11 @@ setup() {
 	pg_add_user "$user"
 }
 
+# A test that mounted a tmpfs (full_disk) sets mounted.
+teardown() {
+	[[ -z ${mounted:-} ]] || umount "$mounted"
+}
+
 # accepted [cgi_call ARGS...]: a valid token for $user opens a session.
 accepted() {
 	cgi_call --token "$(valid_token "$user")" "$@"
@@ -201,10 +206,6 @@ fill() {
 	dd if=/dev/zero of="$cache/fill" bs=4096 2>/dev/null || true
 	run -0 df --output=avail -B1 "$cache"
 	assert_that "${lines[1]// /}" == 0 "bytes left on $cache"
-}
-
-teardown() {
-	[[ -z ${mounted:-} ]] || umount "$mounted"
 }
 
 @test "on a full disk, five requests with stale keys make one fetch, and the others use the stale keys" {
