@@ -109,7 +109,7 @@ cookie_stale(int64_t uat, const struct principal *who)
 /*
  * The keys a request verifies with: the configured ones, or for network
  * keys what keycache_get has now. ST_UNAVAILABLE (503) when none can be
- * had, ST_CONFIG when the cache directory cannot be used.
+ * had.
  */
 static enum status
 request_keys(const struct config *cfg, time_t now, const struct keyset **keys,
@@ -118,20 +118,12 @@ request_keys(const struct config *cfg, time_t now, const struct keyset **keys,
 	*keys = cfg->keys.set;
 	if (cfg->keys.net == NULL)
 		return ST_OK;
-	switch (keycache_get(cfg->keys.net, &cfg->net, now, keys, e)) {
-	case KC_OK:
+	if (keycache_get(cfg->keys.net, &cfg->net, now, keys, e) == KC_OK)
 		return ST_OK;
-	case KC_UNAVAILABLE:
-		snprintf(resp->message, sizeof(resp->message),
-		    "The token verification keys cannot be fetched right "
-		    "now; try again shortly.");
-		return ST_UNAVAILABLE;
-	case KC_CACHE_DIR:
-		break;
-	}
 	snprintf(resp->message, sizeof(resp->message),
-	    "The key cache directory (CHATKIT_CACHE_DIR) cannot be used.");
-	return ST_CONFIG;
+	    "The token verification keys cannot be fetched right now; try "
+	    "again shortly.");
+	return ST_UNAVAILABLE;
 }
 
 /*
@@ -185,14 +177,14 @@ authenticate(const struct config *cfg, struct token_cache *tokens,
 	rules.now = now;
 	rules.cache = tokens;
 	for (i = 0; i < n; i++) {
-		struct err te = {{0}}, ke = {{0}};
+		struct err te = {{0}};
 		const char *msg;
 
 		r = token_verify(cand[i], &rules, who, &te);
 		if (r == TOK_KEY && cfg->keys.net != NULL && !missed) {
 			missed = true;
 			if (keycache_kid_miss(
-				cfg->keys.net, &cfg->net, now, &keys, &ke)) {
+				cfg->keys.net, &cfg->net, now, &keys)) {
 				rules.keys = keys;
 				token_cache_keys(
 				    tokens, keycache_generation(cfg->keys.net));

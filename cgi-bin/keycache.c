@@ -1,18 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /* keycache.c: network keys: the shared cache file, freshness, kid misses */
 /*
- * In CHATKIT_CACHE_DIR, per URL (H: the first 16 bytes of its SHA-256 in
- * hex):
+ * CHATKIT_CACHE_DIR is used only when it is a directory of the program's
+ * user, not a symbolic link, that group and others may not write. It is
+ * opened and checked once per call, and every file in it is reached
+ * through that descriptor (openat, renameat), so a directory put in its
+ * place after the check is never used. In it, per URL (H: the first 16
+ * bytes of its SHA-256 in hex):
  *   H.json   the last JWKS that fetched and parsed; its mtime is when.
- *            Replaced atomically (temporary file, fsync, rename), so a
+ *            Replaced atomically (H.json.tmp, fsync, rename), so a
  *            reader never needs a lock. Used only when it is a regular
  *            file of ours that no one else may write.
  *   H.state  flock(2)ed by the one process that fetches; holds one line
  *            "v1 ATTEMPT FAILED KIDMISS": the time of the last fetch,
- *            whether it failed, and the time of the last refetch for an
- *            unknown kid (Unix seconds).
+ *            whether it failed or left H.json as it was (a full disk, a
+ *            read-only directory: then its keys serve that process
+ *            alone, and others wait KEYCACHE_RETRY_S as after a failed
+ *            fetch), and the time of the last refetch for an unknown kid
+ *            (Unix seconds), each number in a fixed width.
  * A fresh H.json is read and parsed with no lock, no network and no
- * libcurl (fetch.c is called only when a fetch is due).
+ * libcurl (fetch.c is called only when a fetch is due). A process keeps
+ * what it read, and on each call compares H.json's identity (one
+ * fstatat) with what it saw: when H.json has changed or gone, it drops
+ * its keys and looks again as a new process would, so deleting or
+ * replacing H.json reaches FastCGI processes on their next request.
+ *
+ * Without a directory that passes the check, or without an H.state of
+ * its own to lock, a process works alone, as if there were no cache
+ * directory: the reason is logged once, and the keys and the fetch times
+ * live in its memory only. A FastCGI process keeps the fetch limits that
+ * way; a CGI process forgets them with its one request.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_*: see token.c */
 
@@ -34,28 +51,32 @@
 #include "log.h"
 
 #define NAME_HASH_BYTES 16
-#define PATH_MAX_LEN 4096
+#define NAME_LEN (NAME_HASH_BYTES * 2 + sizeof(".json.tmp"))
 #define LOCK_POLL_MS 20
 #define LOCK_WAIT_MS (FETCH_TOTAL_MS + 1000) /* one fetch, and a margin */
 #define CLOCK_AHEAD_S 60 /* a cache file newer than this is not trusted */
 #define STATE_MAX 128
 
-struct keycache {
-	char *url;		  /* the URL the members below are for */
-	char json[PATH_MAX_LEN];  /* H.json */
-	char state[PATH_MAX_LEN]; /* H.state */
-	struct keyset *keys;	  /* NULL: none yet */
-	time_t fetched;		  /* when keys were fetched */
-	struct stat st;		  /* the H.json they came from */
-	bool have_st;
-	unsigned gen;	   /* counts replacements of keys */
-	bool just_fetched; /* during this request (since keycache_get) */
-};
-
 struct state {
 	int64_t attempt; /* last fetch, any reason */
 	int failed;	 /* it failed */
 	int64_t kidmiss; /* last fetch for an unknown kid */
+};
+
+struct keycache {
+	char *url;	      /* the URL the members below are for */
+	char json[NAME_LEN];  /* H.json, in the directory */
+	char tmp[NAME_LEN];   /* H.json.tmp, the next H.json being written */
+	char state[NAME_LEN]; /* H.state */
+	struct keyset *keys;  /* NULL: none yet */
+	time_t fetched;	      /* when keys were fetched */
+	struct stat seen;     /* H.json as last read, written or passed over */
+	bool have_seen;	      /* false: there was none */
+	struct state mem;     /* this process's own fetch times */
+	char said_dir[256];   /* the directory's problem, as last logged */
+	char said_state[256]; /* H.state's problem, as last logged */
+	unsigned gen;	      /* counts replacements of keys */
+	bool just_fetched;    /* during this request (since keycache_get) */
 };
 
 struct keycache *
@@ -81,7 +102,7 @@ keycache_free(struct keycache *kc)
 	free(kc);
 }
 
-/* Points kc at src->url and names its files; false when they don't fit. */
+/* Points kc at src->url and names its files; false on SHA-256 or memory. */
 static bool
 select_url(
     struct keycache *kc, const struct keycache_source *src, struct err *e)
@@ -90,7 +111,6 @@ select_url(
 	char hex[NAME_HASH_BYTES * 2 + 1];
 	SHA256_CTX sha;
 	size_t i;
-	int n1, n2;
 
 	if (kc->url != NULL && strcmp(kc->url, src->url) == 0)
 		return true;
@@ -103,15 +123,9 @@ select_url(
 	}
 	for (i = 0; i < NAME_HASH_BYTES; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	n1 = snprintf(kc->json, sizeof(kc->json), "%s/%s.json", src->dir, hex);
-	n2 = snprintf(
-	    kc->state, sizeof(kc->state), "%s/%s.state", src->dir, hex);
-	if (n1 < 0 || (size_t)n1 >= sizeof(kc->json) || n2 < 0 ||
-	    (size_t)n2 >= sizeof(kc->state)) {
-		err_set(e, "CHATKIT_CACHE_DIR is too long");
-		kc->json[0] = kc->state[0] = '\0';
-		return false;
-	}
+	snprintf(kc->json, sizeof(kc->json), "%s.json", hex);
+	snprintf(kc->tmp, sizeof(kc->tmp), "%s.json.tmp", hex);
+	snprintf(kc->state, sizeof(kc->state), "%s.state", hex);
 	if ((kc->url = strdup(src->url)) == NULL) {
 		err_set(e, "out of memory");
 		return false;
@@ -140,6 +154,14 @@ usable(const struct keycache *kc, const struct keycache_source *src, time_t now)
 	return kc->keys != NULL && age(kc, now) < src->ttl + src->max_stale;
 }
 
+/* A regular file of this user that group and others may not write. */
+static bool
+trusted_file(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_uid == geteuid() &&
+	       (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
 static bool
 same_file(const struct stat *a, const struct stat *b)
 {
@@ -149,14 +171,78 @@ same_file(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* Logs msg unless it is what said holds (the last thing logged there). */
+static void
+say_once(char said[256], const char *msg)
+{
+	if (strncmp(said, msg, 255) == 0)
+		return;
+	log_warnx("%s", msg);
+	snprintf(said, 256, "%s", msg);
+}
+
 /*
- * Reads H.json into kc unless kc already holds what it holds. Returns
- * true when kc's keys changed. A missing file changes nothing; one that
- * is not ours, writable by others, too large or not a JWKS is logged and
- * ignored (the next fetch replaces it).
+ * Opens CHATKIT_CACHE_DIR, making it (mode 0700) when it is missing, and
+ * checks it: a directory, not a symbolic link, of this process's
+ * effective user, that group and others may not write. Returns its
+ * descriptor, which the caller closes, or -1 after logging why not (once
+ * per process while the reason stays the same).
+ */
+static int
+dir_open(struct keycache *kc, const char *dir)
+{
+	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	char why[160], msg[256];
+	struct stat st;
+	int fd;
+
+	why[0] = '\0';
+	if ((fd = open(dir, flags)) < 0 && errno == ENOENT) {
+		if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+			fd = open(dir, flags);
+		else
+			snprintf(why, sizeof(why), "cannot be made: %s",
+			    strerror(errno));
+	}
+	if (fd < 0 && why[0] == '\0') {
+		if (errno == ENOTDIR && lstat(dir, &st) == 0 &&
+		    S_ISLNK(st.st_mode))
+			snprintf(why, sizeof(why), "is a symbolic link");
+		else
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+	} else if (fd >= 0 && fstat(fd, &st) != 0)
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	else if (fd >= 0 && st.st_uid != geteuid())
+		snprintf(why, sizeof(why),
+		    "belongs to uid %lu, not to this user (uid %lu)",
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+	else if (fd >= 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		snprintf(why, sizeof(why),
+		    "may be written by group or others (mode %04o)",
+		    (unsigned)(st.st_mode & 07777));
+	if (why[0] == '\0') {
+		kc->said_dir[0] = '\0';
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	snprintf(msg, sizeof(msg),
+	    "key cache directory %s %s: not used, keys are fetched for "
+	    "this process alone",
+	    dir, why);
+	say_once(kc->said_dir, msg);
+	return -1;
+}
+
+/*
+ * Reads H.json (in the directory dfd) into kc unless it is the file kc
+ * last saw. Returns true when kc's keys changed. A missing file changes
+ * nothing; one that is not ours, writable by others, too large or not a
+ * JWKS is logged and ignored (the next fetch replaces it), and not read
+ * again while it stays the same.
  */
 static bool
-load_file(struct keycache *kc)
+load_file(struct keycache *kc, int dfd, const char *dir)
 {
 	struct err ke = {{0}};
 	struct keyset *ks = NULL;
@@ -167,27 +253,28 @@ load_file(struct keycache *kc)
 	int fd;
 	bool changed = false;
 
-	if ((fd = open(kc->json,
+	if ((fd = openat(dfd, kc->json,
 		 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		if (errno != ENOENT)
-			log_warnx(
-			    "key cache %s: %s", kc->json, strerror(errno));
+			log_warnx("key cache %s/%s: %s", dir, kc->json,
+			    strerror(errno));
 		return false;
 	}
 	if (fstat(fd, &st) != 0)
 		goto out;
-	if (kc->have_st && same_file(&st, &kc->st))
+	if (kc->have_seen && same_file(&st, &kc->seen))
 		goto out;
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		log_warnx("key cache %s is not a file of this user that "
+	kc->seen = st;
+	kc->have_seen = true;
+	if (!trusted_file(&st)) {
+		log_warnx("key cache %s/%s is not a file of this user that "
 			  "only it may write: ignored",
-		    kc->json);
+		    dir, kc->json);
 		goto out;
 	}
 	if (st.st_size > KEYS_FILE_MAX) {
-		log_warnx("key cache %s is larger than %d bytes: ignored",
-		    kc->json, KEYS_FILE_MAX);
+		log_warnx("key cache %s/%s is larger than %d bytes: ignored",
+		    dir, kc->json, KEYS_FILE_MAX);
 		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
@@ -201,25 +288,48 @@ load_file(struct keycache *kc)
 		len += (size_t)r;
 	}
 	if (len != (size_t)st.st_size) {
-		log_warnx("key cache %s: short read", kc->json);
+		log_warnx("key cache %s/%s: short read", dir, kc->json);
 		goto out;
 	}
 	buf[len] = '\0';
 	if ((ks = keys_from_jwks(buf, len, &ke)) == NULL) {
-		log_warnx("key cache %s: %s: ignored", kc->json, ke.msg);
+		log_warnx(
+		    "key cache %s/%s: %s: ignored", dir, kc->json, ke.msg);
 		goto out;
 	}
 	keys_free(kc->keys);
 	kc->keys = ks;
 	kc->gen++;
 	kc->fetched = st.st_mtim.tv_sec;
-	kc->st = st;
-	kc->have_st = true;
 	changed = true;
 out:
 	free(buf);
 	close(fd);
 	return changed;
+}
+
+/*
+ * Compares H.json with what kc last saw of it. When it has changed,
+ * appeared or gone since, kc's keys go (they may hold a key withdrawn
+ * since) and H.json is read as a new process would read it.
+ */
+static void
+look(struct keycache *kc, int dfd, const char *dir)
+{
+	struct stat st;
+	bool there;
+
+	there = fstatat(dfd, kc->json, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (there ? kc->have_seen && same_file(&st, &kc->seen) : !kc->have_seen)
+		return;
+	if (kc->keys != NULL) {
+		keys_free(kc->keys);
+		kc->keys = NULL;
+		kc->gen++;
+	}
+	kc->have_seen = false;
+	if (there)
+		load_file(kc, dfd, dir);
 }
 
 /* Reads H.state (fd locked); an empty or unreadable one is all zero. */
@@ -242,104 +352,171 @@ state_read(int fd, struct state *s)
 	s->kidmiss = k;
 }
 
+/*
+ * Writes s over H.state's line in place. The line has one length
+ * whatever the numbers, so a file that holds one needs no new disk block
+ * for the next: the fetch times are kept on a full disk too.
+ */
 static void
-state_write(int fd, const struct state *s, const char *path)
+state_write(int fd, const struct state *s, const char *dir, const char *name)
 {
 	char buf[STATE_MAX];
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "v1 %lld %d %lld\n",
+	n = snprintf(buf, sizeof(buf), "v1 %020lld %d %020lld\n",
 	    (long long)s->attempt, s->failed, (long long)s->kidmiss);
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
-		log_warnx(
-		    "key cache %s: cannot write: %s", path, strerror(errno));
+	if (pwrite(fd, buf, (size_t)n, 0) != n || ftruncate(fd, n) != 0)
+		log_warnx("key cache %s/%s: cannot write: %s", dir, name,
+		    strerror(errno));
+}
+
+/* The later of the two attempts, and the later kid-miss refetch. */
+static void
+state_merge(struct state *s, const struct state *other)
+{
+	if (other->attempt > s->attempt) {
+		s->attempt = other->attempt;
+		s->failed = other->failed;
+	}
+	if (other->kidmiss > s->kidmiss)
+		s->kidmiss = other->kidmiss;
 }
 
 /*
- * Writes body to H.json atomically: a temporary file beside it, fsync,
- * rename, fsync of the directory. Returns the new file's stat in *st.
+ * Writes body to H.json atomically: H.json.tmp beside it (made afresh:
+ * only the holder of H.state's lock writes it), fsync, renameat, fsync
+ * of the directory. Returns the new file's stat in *st.
  */
 static bool
-write_cache(const struct keycache *kc, const char *dir, const char *body,
-    size_t len, struct stat *st, struct err *e)
+write_cache(const struct keycache *kc, int dfd, const char *dir,
+    const char *body, size_t len, struct stat *st, struct err *e)
 {
-	char tmp[PATH_MAX_LEN + 16];
 	size_t off = 0;
 	ssize_t w;
-	int fd = -1, dfd;
-	bool ok = false;
+	int fd;
+	bool ok = false, made = false;
 
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", kc->json);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		err_set(e, "cannot create %s: %s", tmp, strerror(errno));
+	if (unlinkat(dfd, kc->tmp, 0) != 0 && errno != ENOENT) {
+		err_set(e, "cannot remove %s/%s: %s", dir, kc->tmp,
+		    strerror(errno));
 		return false;
 	}
+	if ((fd = openat(dfd, kc->tmp,
+		 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) <
+	    0) {
+		err_set(e, "cannot create %s/%s: %s", dir, kc->tmp,
+		    strerror(errno));
+		return false;
+	}
+	made = true;
 	while (off < len) {
 		w = write(fd, body + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			err_set(e, "cannot write %s: %s", tmp,
+			err_set(e, "cannot write %s/%s: %s", dir, kc->tmp,
 			    w < 0 ? strerror(errno) : "short write");
 			goto out;
 		}
 		off += (size_t)w;
 	}
 	if (fsync(fd) != 0 || fstat(fd, st) != 0) {
-		err_set(e, "cannot sync %s: %s", tmp, strerror(errno));
+		err_set(
+		    e, "cannot sync %s/%s: %s", dir, kc->tmp, strerror(errno));
 		goto out;
 	}
-	if (rename(tmp, kc->json) != 0) {
-		err_set(e, "cannot rename %s: %s", tmp, strerror(errno));
+	if (renameat(dfd, kc->tmp, dfd, kc->json) != 0) {
+		err_set(e, "cannot rename %s/%s: %s", dir, kc->tmp,
+		    strerror(errno));
 		goto out;
 	}
-	tmp[0] = '\0';
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	made = false;
+	(void)fsync(dfd);
 	ok = true;
 out:
-	if (tmp[0] != '\0')
-		unlink(tmp);
+	if (made)
+		unlinkat(dfd, kc->tmp, 0);
 	close(fd);
 	return ok;
 }
 
-/* Opens (creating dir and file if needed) and locks H.state: fd or -1. */
-static int
-lock_state(const struct keycache *kc, const struct keycache_source *src,
-    bool wait, bool *busy, struct err *e)
+/*
+ * When H.json is a file of ours holding exactly body, renews its time
+ * (futimens, which needs no disk space), so that it is fresh again for
+ * every process: true, with its stat in *st. For when no new H.json can
+ * be written; the keys seldom change.
+ */
+static bool
+renew_same(const struct keycache *kc, int dfd, const char *body, size_t len,
+    struct stat *st)
 {
+	char buf[4096];
+	size_t off = 0, n;
+	ssize_t r;
+	int fd;
+	bool same = false;
+
+	if ((fd = openat(dfd, kc->json,
+		 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return false;
+	if (fstat(fd, st) != 0 || !trusted_file(st) ||
+	    st->st_size != (off_t)len)
+		goto out;
+	while (off < len) {
+		n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		r = read(fd, buf, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || memcmp(buf, body + off, (size_t)r) != 0)
+			goto out;
+		off += (size_t)r;
+	}
+	same = futimens(fd, NULL) == 0 && fstat(fd, st) == 0;
+out:
+	close(fd);
+	return same;
+}
+
+/*
+ * Opens (creating it if needed) and locks H.state in the directory dfd:
+ * its descriptor, or -1. *busy when another process holds the lock
+ * (longer than LOCK_WAIT_MS when wait is set); otherwise -1 means the
+ * file cannot be used, which is logged once per process.
+ */
+static int
+lock_state(struct keycache *kc, int dfd, const char *dir, bool wait, bool *busy)
+{
+	const int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+	char msg[256];
 	struct stat st;
 	int fd, waited = 0;
 
 	*busy = false;
-	fd = open(kc->state, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT && mkdir(src->dir, 0700) == 0)
-		fd = open(
-		    kc->state, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err_set(e, "cannot open %s: %s (CHATKIT_CACHE_DIR)", kc->state,
-		    strerror(errno));
-		return -1;
+	if ((fd = openat(dfd, kc->state, flags, 0600)) < 0) {
+		snprintf(msg, sizeof(msg),
+		    "key cache %s/%s cannot be opened: %s: keys are fetched "
+		    "for this process alone",
+		    dir, kc->state, strerror(errno));
+		goto refused;
 	}
 	/* A state file planted by another user could hold its lock forever. */
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_uid != geteuid()) {
-		err_set(e, "%s is not a file of this user (CHATKIT_CACHE_DIR)",
-		    kc->state);
-		close(fd);
-		return -1;
+		snprintf(msg, sizeof(msg),
+		    "key cache %s/%s is not a file of this user: keys are "
+		    "fetched for this process alone",
+		    dir, kc->state);
+		goto refused;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK) {
-			err_set(e, "cannot lock %s: %s", kc->state,
-			    strerror(errno));
-			close(fd);
-			return -1;
+			snprintf(msg, sizeof(msg),
+			    "key cache %s/%s cannot be locked: %s: keys are "
+			    "fetched for this process alone",
+			    dir, kc->state, strerror(errno));
+			goto refused;
 		}
 		if (!wait || waited >= LOCK_WAIT_MS) {
 			*busy = true;
@@ -349,37 +526,84 @@ lock_state(const struct keycache *kc, const struct keycache_source *src,
 		usleep(LOCK_POLL_MS * 1000);
 		waited += LOCK_POLL_MS;
 	}
+	kc->said_state[0] = '\0';
 	return fd;
+refused:
+	if (fd >= 0)
+		close(fd);
+	say_once(kc->said_state, msg);
+	return -1;
+}
+
+/*
+ * Puts the body of the keys kc has just fetched in H.json when this
+ * process holds H.state's lock: written anew, or, when that fails, the
+ * old H.json renewed if it holds the same bytes. False when H.json was
+ * left as it was; kc then marks it seen, so that its older keys are not
+ * read over these.
+ */
+static bool
+keep(struct keycache *kc, const struct keycache_source *src, int dfd,
+    bool locked, const char *body, size_t len)
+{
+	struct err we = {{0}};
+	struct stat st;
+	bool saved = false;
+
+	if (locked && write_cache(kc, dfd, src->dir, body, len, &st, &we))
+		saved = true;
+	else if (locked && (saved = renew_same(kc, dfd, body, len, &st)))
+		log_warnx("key cache: %s; %s/%s holds the same keys: kept, its "
+			  "time renewed",
+		    we.msg, src->dir, kc->json);
+	else if (locked)
+		log_warnx("key cache: %s; the keys serve this process alone, "
+			  "others fetch again after %d s",
+		    we.msg, KEYCACHE_RETRY_S);
+	if (saved) {
+		kc->seen = st;
+		kc->have_seen = true;
+		kc->fetched = st.st_mtim.tv_sec;
+	} else if (dfd >= 0)
+		kc->have_seen =
+		    fstatat(dfd, kc->json, &kc->seen, AT_SYMLINK_NOFOLLOW) == 0;
+	return saved;
 }
 
 enum refresh_why { WHY_STALE, WHY_KID };
 
 /*
- * One fetch for kc's URL if no other process has just done it, under
- * H.state's lock: waits for the lock (at most LOCK_WAIT_MS) when wait is
- * set, else leaves a fetch in progress to its process. Reads H.json again
- * first: whoever held the lock may have replaced it. Good keys replace
- * kc's and H.json; bad ones replace nothing. Returns KC_CACHE_DIR when the
- * directory cannot be used, KC_OK otherwise.
+ * One fetch for kc's URL if no other process has just done it. With the
+ * cache directory dfd (-1: none to use), under H.state's lock: waits for
+ * the lock (at most LOCK_WAIT_MS) when wait is set, else leaves a fetch
+ * in progress to its process; reads H.json again first, as whoever held
+ * the lock may have replaced it. Without the directory or H.state, the
+ * fetch times in kc's memory decide alone. Good keys replace kc's (and
+ * H.json under the lock); bad ones replace nothing.
  */
-static enum keycache_result
-refresh(struct keycache *kc, const struct keycache_source *src, time_t now,
-    bool wait, enum refresh_why why, struct err *e)
+static void
+refresh(struct keycache *kc, const struct keycache_source *src, int dfd,
+    time_t now, bool wait, enum refresh_why why)
 {
-	struct err fe = {{0}}, we = {{0}};
+	struct err fe = {{0}};
 	struct keyset *ks = NULL;
 	struct state s;
-	struct stat st;
 	char *body = NULL;
 	size_t len = 0;
-	bool busy;
-	int fd;
+	bool busy = false;
+	int fd = -1;
 
-	if ((fd = lock_state(kc, src, wait, &busy, e)) < 0)
-		return busy ? KC_OK : KC_CACHE_DIR;
-	if (load_file(kc) && (why == WHY_KID || fresh(kc, src, now)))
-		goto out; /* someone fetched while we waited */
-	state_read(fd, &s);
+	memset(&s, 0, sizeof(s));
+	if (dfd >= 0 && (fd = lock_state(kc, dfd, src->dir, wait, &busy)) < 0 &&
+	    busy)
+		return;
+	if (fd >= 0) {
+		if (load_file(kc, dfd, src->dir) &&
+		    (why == WHY_KID || fresh(kc, src, now)))
+			goto out; /* someone fetched while we waited */
+		state_read(fd, &s);
+	}
+	state_merge(&s, &kc->mem);
 	if (why == WHY_KID && s.kidmiss <= now &&
 	    now - s.kidmiss < KEYCACHE_KID_MISS_S)
 		goto out;
@@ -405,41 +629,36 @@ refresh(struct keycache *kc, const struct keycache_source *src, time_t now,
 	kc->gen++;
 	kc->fetched = now;
 	kc->just_fetched = true;
-	kc->have_st = false;
-	if (write_cache(kc, src->dir, body, len, &st, &we)) {
-		kc->st = st;
-		kc->fetched = st.st_mtim.tv_sec;
-		kc->have_st = true;
-	} else
-		log_warnx("key cache: %s", we.msg);
+	/* Others would fetch again and again: they wait as after a failed
+	 * fetch, with the keys they have. */
+	if (!keep(kc, src, dfd, fd >= 0, body, len) && fd >= 0)
+		s.failed = 1;
 save:
-	state_write(fd, &s, kc->state);
+	kc->mem = s;
+	if (fd >= 0)
+		state_write(fd, &s, src->dir, kc->state);
 out:
 	free(body);
-	close(fd); /* and the lock with it */
-	return KC_OK;
+	if (fd >= 0)
+		close(fd); /* and the lock with it */
 }
 
 enum keycache_result
 keycache_get(struct keycache *kc, const struct keycache_source *src, time_t now,
     const struct keyset **keys, struct err *e)
 {
-	enum keycache_result r;
+	int dfd;
 
 	*keys = NULL;
 	kc->just_fetched = false;
 	if (!select_url(kc, src, e))
-		return KC_CACHE_DIR;
-	if (fresh(kc, src, now)) {
-		*keys = kc->keys; /* a FastCGI process: no system call */
-		return KC_OK;
-	}
-	load_file(kc);
-	if (!fresh(kc, src, now)) {
-		r = refresh(kc, src, now, !usable(kc, src, now), WHY_STALE, e);
-		if (r != KC_OK)
-			return r;
-	}
+		return KC_UNAVAILABLE;
+	if ((dfd = dir_open(kc, src->dir)) >= 0)
+		look(kc, dfd, src->dir);
+	if (!fresh(kc, src, now))
+		refresh(kc, src, dfd, now, !usable(kc, src, now), WHY_STALE);
+	if (dfd >= 0)
+		close(dfd);
 	if (!usable(kc, src, now)) {
 		err_set(e, "no usable keys from %s", src->url);
 		return KC_UNAVAILABLE;
@@ -459,14 +678,17 @@ keycache_generation(const struct keycache *kc)
 
 bool
 keycache_kid_miss(struct keycache *kc, const struct keycache_source *src,
-    time_t now, const struct keyset **keys, struct err *e)
+    time_t now, const struct keyset **keys)
 {
 	unsigned gen = kc->gen;
+	int dfd;
 
 	if (kc->url == NULL || kc->just_fetched)
 		return false;
-	if (refresh(kc, src, now, true, WHY_KID, e) != KC_OK)
-		return false;
+	dfd = dir_open(kc, src->dir);
+	refresh(kc, src, dfd, now, true, WHY_KID);
+	if (dfd >= 0)
+		close(dfd);
 	*keys = kc->keys;
 	return kc->gen != gen;
 }

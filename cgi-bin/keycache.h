@@ -9,7 +9,8 @@
 #include "err.h"
 
 #define KEYCACHE_KID_MISS_S 60 /* one refetch per URL for unknown kids */
-#define KEYCACHE_RETRY_S 5     /* after a failed fetch, per URL */
+/* After a fetch that failed or could not be written, per URL. */
+#define KEYCACHE_RETRY_S 5
 
 struct keyset;
 struct keycache;
@@ -27,7 +28,6 @@ struct keycache_source {
 enum keycache_result {
 	KC_OK,		/* keys to verify with */
 	KC_UNAVAILABLE, /* none usable and none to be had now: 503 */
-	KC_CACHE_DIR,	/* the cache directory cannot be used: 500 */
 };
 
 /* One per process (a FastCGI process keeps its keys in it). */
@@ -38,7 +38,9 @@ void keycache_free(struct keycache *);
  * Keys for a request at now, borrowed in *keys until the next call:
  * fresh ones from memory or the cache file with no network call; when
  * they are stale or missing, one process fetches (others use what is
- * cached, or wait for it when nothing is usable). Failures are logged.
+ * cached, or wait for it when nothing is usable). A cache directory that
+ * cannot be used is logged and then passed over: the process fetches and
+ * keeps the keys for itself. Failures are logged.
  */
 enum keycache_result keycache_get(struct keycache *,
     const struct keycache_source *, time_t now, const struct keyset **keys,
@@ -50,10 +52,11 @@ unsigned keycache_generation(const struct keycache *);
 /*
  * A token's kid is not in the keys keycache_get gave: fetches again
  * unless this URL had such a refetch in the last KEYCACHE_KID_MISS_S
- * seconds (in any process) or this process has just fetched. True when
- * *keys changed, so the token is worth checking again.
+ * seconds (in any process sharing the cache directory, or in this one)
+ * or this process has just fetched. True when *keys changed, so the
+ * token is worth checking again; otherwise *keys is as it was.
  */
 bool keycache_kid_miss(struct keycache *, const struct keycache_source *,
-    time_t now, const struct keyset **keys, struct err *e);
+    time_t now, const struct keyset **keys);
 
 #endif
