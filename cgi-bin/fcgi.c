@@ -2,6 +2,8 @@
 /* fcgi.c: persistent mode: config and keys kept, one database connection */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <fcgiapp.h>
@@ -39,12 +41,37 @@ request_lookup(const char *name, void *arg)
 	return FCGX_GetParam(name, r->envp);
 }
 
+/*
+ * Up to n bytes of FCGI_STDIN, waiting at most wait_ms for them.
+ * FCGX_GetStr returns only once it has all it was asked for, however
+ * slowly that comes, so it is asked for what the current record still
+ * holds, or else for one byte, with the socket's reads bounded by
+ * SO_RCVTIMEO meanwhile (a read that times out ends the stream with an
+ * error). The record and the socket are fields the header calls
+ * private; nothing public bounds a wait.
+ */
 static ssize_t
-stream_read(void *arg, char *buf, size_t n)
+stream_read(void *arg, char *buf, size_t n, int wait_ms)
 {
-	int want = n > 65536 ? 65536 : (int)n;
+	FCGX_Request *r = arg;
+	FCGX_Stream *in = r->in;
+	size_t held = (size_t)(in->stop - in->rdNext);
+	struct timeval tv = {0, 0};
+	int got;
 
-	return FCGX_GetStr(buf, want, arg);
+	if (held > 0)
+		return FCGX_GetStr(buf, (int)(n < held ? n : held), in);
+	if (FCGX_HasSeenEOF(in))
+		return 0;
+	tv.tv_sec = wait_ms / 1000;
+	tv.tv_usec = (wait_ms % 1000) * 1000;
+	if (wait_ms <= 0)
+		tv.tv_usec = 1000; /* a zero SO_RCVTIMEO would never time out */
+	setsockopt(r->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	got = FCGX_GetStr(buf, 1, in);
+	tv = (struct timeval){0, 0};
+	setsockopt(r->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return got;
 }
 
 static void
@@ -118,7 +145,7 @@ fcgi_serve(void)
 		io = (struct run_io){.lookup = request_lookup,
 		    .lookup_arg = &r,
 		    .read = stream_read,
-		    .read_arg = r.in,
+		    .read_arg = &r,
 		    .write = stream_write,
 		    .write_arg = r.out};
 		run_request(&cfg, db, tokens, &io);

@@ -22,48 +22,39 @@
 #include "store.h"
 #include "version.h"
 
-#define DRAIN_IDLE_MS 1000 /* a drained body that stops flowing is left */
-
-/* The CGI side of a request: stdin, with a wait bound once answered. */
+/* The CGI side of a request: stdin and stdout. */
 struct cgi_io {
 	int in_fd;
-	int idle_ms; /* -1: wait as long as the server does */
 	int out_fd;
 };
 
-/* read(2) on in_fd; with idle_ms set, no data for that long is an end. */
+/* read(2) on in_fd once it has data, or 0 when none came in wait_ms. */
 static ssize_t
-fd_read(void *arg, char *buf, size_t n)
+fd_read(void *arg, char *buf, size_t n, int wait_ms)
 {
 	struct cgi_io *io = arg;
 	struct pollfd pfd = {.fd = io->in_fd, .events = POLLIN};
 	ssize_t r;
 	int rc;
 
-	if (io->idle_ms >= 0) {
-		do
-			rc = poll(&pfd, 1, io->idle_ms);
-		while (rc < 0 && errno == EINTR);
-		if (rc <= 0)
-			return 0;
-	}
+	do
+		rc = poll(&pfd, 1, wait_ms);
+	while (rc < 0 && errno == EINTR);
+	if (rc <= 0)
+		return 0;
 	do
 		r = read(io->in_fd, buf, n);
 	while (r < 0 && errno == EINTR);
 	return r;
 }
 
-/*
- * Writes the answer to out_fd. From then on a body still being read is
- * only drained, and a client that stops sending is not waited for.
- */
+/* Writes the answer to out_fd, all of it unless the client is gone. */
 static void
 fd_write(void *arg, const char *buf, size_t len)
 {
 	struct cgi_io *io = arg;
 	ssize_t w;
 
-	io->idle_ms = DRAIN_IDLE_MS;
 	while (len > 0) {
 		w = write(io->out_fd, buf, len);
 		if (w < 0 && errno == EINTR)
@@ -108,8 +99,7 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	struct store *db = NULL;
-	struct cgi_io cgi = {
-	    .in_fd = STDIN_FILENO, .idle_ms = -1, .out_fd = STDOUT_FILENO};
+	struct cgi_io cgi = {.in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO};
 	struct run_io io = {.lookup = config_getenv,
 	    .read = fd_read,
 	    .read_arg = &cgi,

@@ -3,12 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "jsonstrict.h"
 #include "request.h"
 #include "token.h"
 
 #define ORIGIN_MAX 512 /* bytes of an origin we compare */
+/* A body, read or drained, is waited for this long from the first read:
+ * a client that sends slowly or stops cannot hold the process longer. */
+#define BODY_TIME_MS 3000
+#define DRAIN_IDLE_MS 1000 /* a drained body that stops flowing is left */
 
 /*
  * CONTENT_LENGTH: plain digits, overflow-checked, compared to BODY_MAX.
@@ -304,6 +309,31 @@ request_credentials(const struct request *req, char *const *parties,
 	return *n > 0 ? CRED_COOKIE : CRED_NONE;
 }
 
+/* Milliseconds on the monotonic clock. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * How long a read may still wait for the body: BODY_TIME_MS from the
+ * first call, counted down; 0 once it has passed (a read then takes only
+ * what has already come).
+ */
+static int
+time_left(struct request *req)
+{
+	int64_t now = now_ms();
+
+	if (req->deadline == 0)
+		req->deadline = now + BODY_TIME_MS;
+	return req->deadline > now ? (int)(req->deadline - now) : 0;
+}
+
 enum status
 request_read_body(struct request *req, struct err *e)
 {
@@ -319,9 +349,17 @@ request_read_body(struct request *req, struct err *e)
 		goto out;
 	}
 	while (got < len) {
-		r = req->read(req->read_arg, buf + got, len - got);
+		r = req->read(
+		    req->read_arg, buf + got, len - got, time_left(req));
 		if (r > 0)
 			req->consumed += (size_t)r;
+		if (r <= 0 && time_left(req) == 0) {
+			err_set(e,
+			    "body: %zu of CONTENT_LENGTH %zu came within %d ms",
+			    got, len, BODY_TIME_MS);
+			st = ST_BAD_REQUEST;
+			goto out;
+		}
 		if (r <= 0) {
 			err_set(e,
 			    "body: short read, %zu of CONTENT_LENGTH %zu", got,
@@ -347,6 +385,7 @@ request_drain(struct request *req)
 	char buf[4096];
 	size_t left;
 	ssize_t r;
+	int wait;
 
 	if (req->read == NULL || req->length_status == ST_BAD_REQUEST ||
 	    req->content_length > DRAIN_MAX ||
@@ -354,8 +393,10 @@ request_drain(struct request *req)
 		return;
 	left = req->content_length - req->consumed;
 	while (left > 0) {
+		wait = time_left(req);
 		r = req->read(req->read_arg, buf,
-		    left < sizeof(buf) ? left : sizeof(buf));
+		    left < sizeof(buf) ? left : sizeof(buf),
+		    wait < DRAIN_IDLE_MS ? wait : DRAIN_IDLE_MS);
 		if (r <= 0)
 			break;
 		left -= (size_t)r;

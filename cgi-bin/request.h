@@ -17,8 +17,12 @@
 #define BODY_DEPTH_MAX 32	/* JSON nesting in the body */
 #define CREDENTIALS_MAX 4	/* session cookies tried */
 
-/* Reads up to n bytes: count, 0 at end of input, -1 on error. */
-typedef ssize_t (*request_read_fn)(void *arg, char *buf, size_t n);
+/*
+ * Reads up to n bytes, waiting at most wait_ms for the first of them
+ * (0: only what has come): count, 0 at end of input or when nothing came
+ * in time, -1 on error.
+ */
+typedef ssize_t (*request_read_fn)(void *arg, char *buf, size_t n, int wait_ms);
 
 /* Looks a CGI variable up: borrowed value, NULL when unset. */
 typedef const char *(*request_lookup_fn)(const char *name, void *arg);
@@ -36,7 +40,8 @@ struct request {
 	void *read_arg;
 	char *body; /* after request_read_body, owned */
 	size_t body_len;
-	size_t consumed; /* body bytes read so far */
+	size_t consumed;  /* body bytes read so far */
+	int64_t deadline; /* ms, monotonic, for the body; 0 until first read */
 };
 
 struct body {
@@ -72,14 +77,19 @@ enum cred_source request_credentials(const struct request *,
     char *const *parties, size_t nparties, char *out[CREDENTIALS_MAX],
     int64_t uat[CREDENTIALS_MAX], size_t *n, struct err *e);
 
-/* Reads exactly content_length bytes into req->body. */
+/*
+ * Reads exactly content_length bytes into req->body. A body not whole
+ * BODY_TIME_MS (request.c) after the first read began is ST_BAD_REQUEST.
+ */
 enum status request_read_body(struct request *, struct err *);
 
 /*
  * Reads and throws away what is left of a body of at most DRAIN_MAX
  * bytes, after the answer is written. A server that is still writing the
  * body when the program exits (Apache's mod_cgid) would otherwise reset
- * the connection and lose the answer, 401 and 413 included.
+ * the connection and lose the answer, 401 and 413 included. It ends
+ * with the read's BODY_TIME_MS, so a slow client cannot hold the
+ * process: what has not come by then is left.
  */
 void request_drain(struct request *);
 
