@@ -76,9 +76,9 @@ vars_free(struct vars *v)
 }
 
 static ssize_t
-no_body(void *arg, char *buf, size_t n)
+no_body(void *arg, char *buf, size_t n, int wait_ms)
 {
-	(void)arg, (void)buf, (void)n;
+	(void)arg, (void)buf, (void)n, (void)wait_ms;
 	return 0;
 }
 
