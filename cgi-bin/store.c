@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +23,8 @@
 #define ROLES_TEXT_MAX 4096 /* bytes of the text[] literal */
 #define ACQUIRE_TRIES 2	    /* a serialization failure is retried once */
 #define ACQUIRE_PARAMS 11
-#define CANCEL_GRACE_MS 1000 /* for the server to confirm a cancel */
+#define CANCEL_GRACE_MS 1000 /* past the deadline: a cancel, then the end */
+#define CANCEL_MSG_MAX 256   /* bytes of PQcancel's reason, with its NUL */
 #define CLEANUP_TIMEOUT 3600 /* seconds for one --cleanup batch */
 
 /*
@@ -104,13 +107,13 @@ now_ms(void)
 }
 
 /*
- * Waits until conn's socket is ready for events or the deadline passes:
- * 1 ready, 0 deadline passed, -1 error (no socket, poll failed).
+ * Waits until fd is ready for events or the deadline passes: 1 ready
+ * (or hung up), 0 deadline passed, -1 error (no fd, poll failed).
  */
 static int
-wait_socket(PGconn *conn, short events, long long deadline)
+wait_fd(int fd, short events, long long deadline)
 {
-	struct pollfd pfd = {.fd = PQsocket(conn), .events = events};
+	struct pollfd pfd = {.fd = fd, .events = events};
 	long long left;
 	int rc;
 
@@ -125,6 +128,13 @@ wait_socket(PGconn *conn, short events, long long deadline)
 		if (rc != 0)
 			return rc < 0 ? -1 : 1;
 	}
+}
+
+/* wait_fd on conn's socket. */
+static int
+wait_socket(PGconn *conn, short events, long long deadline)
+{
+	return wait_fd(PQsocket(conn), events, deadline);
 }
 
 /* Server notices go to our log, one line each, like our own lines. */
@@ -321,37 +331,126 @@ store_connect(struct store *st, bool *fresh, struct err *e)
 }
 
 /*
- * Asks the server to cancel the running statement: a request of its own,
- * which pgbouncer passes on to the server connection in use.
+ * The child's side of cancel_statement: PQcancel, then on fd 'y' when the
+ * server confirmed the cancel, or 'n' and libpq's reason. PQcancel makes
+ * system calls only (libpq allows it in a signal handler), so it is safe
+ * in the child of a process that may have threads; _exit flushes nothing
+ * of the parent's (FastCGI streams, stdio).
  */
 static void
-cancel_statement(struct store *st)
+cancel_child(PGcancel *c, int fd)
 {
-	PGcancel *c;
-	char buf[256];
+	char msg[1 + CANCEL_MSG_MAX];
+	size_t n = 1;
 
-	if ((c = PQgetCancel(st->conn)) == NULL)
-		return;
-	if (!PQcancel(c, buf, sizeof(buf)))
-		log_warnx("database: cancel request failed: %s", buf);
+	msg[0] = 'y';
+	if (!PQcancel(c, msg + 1, CANCEL_MSG_MAX)) {
+		msg[0] = 'n';
+		n += strlen(msg + 1);
+	}
+	if (write(fd, msg, n) != (ssize_t)n)
+		_exit(1);
+	_exit(0);
+}
+
+/*
+ * Asks the server to cancel the running statement by the deadline: true
+ * when it confirmed by then. PQcancel sends a request on a connection of
+ * its own (pgbouncer passes it on to the server connection in use) and
+ * waits for the server to close it, with no limit: a server or pooler
+ * that stopped answering never does. So PQcancel runs in a child process,
+ * killed and reaped at the deadline; the parent only waits on a pipe.
+ * False, with the reason in e, when the cancel failed or is unconfirmed:
+ * it may still reach the server later and end whatever runs then, so the
+ * connection must not serve another statement.
+ */
+static bool
+cancel_statement(struct store *st, long long deadline, struct err *e)
+{
+	char msg[2 + CANCEL_MSG_MAX];
+	PGcancel *c = NULL;
+	int fds[2] = {-1, -1}, rc = -1;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid = -1;
+	bool ended = false, ok = false;
+
+	if ((c = PQgetCancel(st->conn)) == NULL) {
+		err_set(e, "cancel request not sent: PQgetCancel failed");
+		goto out;
+	}
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		err_set(
+		    e, "cancel request not sent: pipe: %s", strerror(errno));
+		goto out;
+	}
+	if ((pid = fork()) == -1) {
+		err_set(
+		    e, "cancel request not sent: fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		cancel_child(c, fds[1]);
+	}
+	close(fds[1]);
+	fds[1] = -1;
+	/* The child writes less than msg holds: end of file is its exit. */
+	while ((rc = wait_fd(fds[0], POLLIN, deadline)) > 0) {
+		n = read(fds[0], msg + got, sizeof(msg) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ended = n == 0;
+			break;
+		}
+		got += (size_t)n;
+	}
+	msg[got] = '\0';
+	if (rc == 0)
+		err_set(e, "no answer to a cancel request within %d ms",
+		    CANCEL_GRACE_MS);
+	else if (!ended)
+		err_set(e, "cancel request: waiting for its process: %s",
+		    strerror(errno));
+	else if (got > 0 && msg[0] == 'y')
+		ok = true;
+	else if (got > 0 && msg[0] == 'n')
+		err_set(e, "cancel request failed: %s", msg + 1);
+	else
+		err_set(e, "cancel request failed: its process said nothing");
+	if (!ended && kill(pid, SIGKILL) == -1)
+		log_warnx("database: kill of the cancel process %ld: %s",
+		    (long)pid, strerror(errno));
+out:
+	/* With SIGCHLD ignored the system reaps it: ECHILD, once it ended. */
+	while (pid > 0 && waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
 	PQfreeCancel(c);
+	return ok;
 }
 
 /*
  * The result of the query just sent (the last one, when a query gives
  * several), waiting no later than the request's deadline. Past it, the
- * statement is cancelled on the server and st->timed_out set; the server
- * then has CANCEL_GRACE_MS to answer, and a connection that stays silent
- * even then, or is left inside a transaction, is closed, so that a kept
- * connection is always usable by the next request. NULL when nothing
- * came (the reason is then PQerrorMessage's, or the timeout). The caller
- * PQclears the result.
+ * statement is cancelled on the server and st->timed_out set; the cancel
+ * and the statement's end then have CANCEL_GRACE_MS together. A cancel
+ * not confirmed by then, a connection that stays silent even after one,
+ * or one left inside a transaction is closed, so that a kept connection
+ * is always usable by the next request. NULL when nothing came (the
+ * reason is then PQerrorMessage's, or the timeout). The caller PQclears
+ * the result.
  */
 static PGresult *
 get_result(struct store *st)
 {
 	PGresult *res = NULL, *r;
 	long long deadline = st->deadline;
+	struct err ce = {{0}};
 	bool cancelled = false;
 	int rc;
 
@@ -365,14 +464,18 @@ get_result(struct store *st)
 		rc = wait_socket(st->conn, POLLIN, deadline);
 		if (rc == 0 && !cancelled) {
 			st->timed_out = true;
-			cancel_statement(st);
 			cancelled = true;
 			deadline = now_ms() + CANCEL_GRACE_MS;
-			continue;
+			if (cancel_statement(st, deadline, &ce))
+				continue;
+			log_warnx("database: %s; connection closed", ce.msg);
+			PQclear(res);
+			drop_connection(st);
+			return NULL;
 		}
 		if (rc == 0) {
-			log_warnx("database: no answer to a cancel in %d ms; "
-				  "connection closed",
+			log_warnx("database: the statement did not end within "
+				  "%d ms of its cancel; connection closed",
 			    CANCEL_GRACE_MS);
 			PQclear(res);
 			drop_connection(st);

@@ -2,7 +2,8 @@
 # cgi-timeout.bats: a database that is up but does not answer. With the
 # users table locked, CHATKIT_DB_TIMEOUT bounds the request: 503 with
 # Retry-After, and the statement is cancelled on the server. A timeout
-# the server itself enforces (statement_timeout, lock_timeout) is 503 too.
+# the server itself enforces (statement_timeout, lock_timeout) is 503 too,
+# and so is a server (or pooler) that stops answering altogether.
 # Linked as fcgi-timeout.bats (one long-lived process, so its kept
 # connection meets each timeout) and pgbouncer-timeout.bats (transaction
 # pooling, which passes the cancel on).
@@ -12,17 +13,20 @@ bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/session
 load helpers/pglock
+load helpers/pgstop
 load helpers/fixture
 
-# The fixture's set-up; a lock a test left is released before its
-# teardown stops the servers.
+# The fixture's set-up; a stopped server is resumed and a lock a test
+# left is released before its teardown stops the servers.
 teardown_file() {
+	resume_database
 	unlock_users
 	fcgi_stop
 	pg_stop
 }
 
 teardown() {
+	resume_database
 	unlock_users
 }
 
@@ -40,6 +44,44 @@ unavailable_within() {
 	assert_header Retry-After '^[0-9]+$'
 	((took <= limit)) ||
 		fail "the answer took $took ms, more than $limit ms"
+}
+
+# stopped_within MS [cgi_call ARGS...]: with users locked, a request
+# with CHATKIT_DB_TIMEOUT=2 whose statement waits for the lock; a second
+# in, once a backend is seen waiting, the server (behind pgbouncer,
+# pgbouncer too) is stopped. The answer is 503 with Retry-After in at
+# most MS milliseconds (the token is minted before the clock starts),
+# and the log says the cancel went unanswered. Sets took (ms). The
+# program's bound is the timeout and the cancel's second; the rest of MS
+# is for starting it on a loaded machine.
+stopped_within() {
+	local limit=$1 tok start
+	shift
+	tok=$(valid_token "$user") || die "could not mint a token for $user" || return
+	lock_users
+	stop_database_after 1 lock_waited_for
+	start=$(now_ms)
+	CGI_TIMEOUT=25 cgi_call --token "$tok" CHATKIT_DB_TIMEOUT=2 "$@"
+	took=$(($(now_ms) - start))
+	assert_error 503 'Service Unavailable'
+	assert_header Retry-After '^[0-9]+$'
+	((took <= limit)) ||
+		fail "the answer took $took ms, more than $limit ms"
+	assert_regex "$cgi_stderr" \
+		'(^|'$'\n'')chatkit-session: database: no answer to a cancel request within 1000 ms; connection closed'$'\n'
+}
+
+# lock_waited_for: a backend waits for a lock now.
+lock_waited_for() {
+	(($(waiting_backends) > 0))
+}
+
+# fcgi_children_fds: "CHILDREN FDS" of the file's FastCGI process.
+fcgi_children_fds() {
+	local pid children
+	read -r pid <"$(_fcgi_dir)/0.pid"
+	children=$(cat /proc/"$pid"/task/*/children)
+	printf '%s %s\n' "$(wc -w <<<"$children")" "$(ls /proc/"$pid"/fd | wc -l)"
 }
 
 # skip_behind_pgbouncer REASON
@@ -70,6 +112,54 @@ skip_behind_pgbouncer() {
 	assert_regex "$cgi_stderr" \
 		'^chatkit-session: 503 database: no answer within CHATKIT_DB_TIMEOUT \(2 s\)'
 	assert_equal "$(grep -c . <<<"$cgi_stderr")" 1
+}
+
+@test "a server that stops answering during a lock wait gets 503 with Retry-After within CHATKIT_DB_TIMEOUT and a second" {
+	stopped_within 4000
+	((took >= 1900)) || fail "answered after $took ms, before the 2 s timeout"
+	assert_regex "$cgi_stderr" \
+		$'\n''chatkit-session: 503 database: no answer within CHATKIT_DB_TIMEOUT \(2 s\)'
+}
+
+@test "a GET whose server stops answering gets 503 within CHATKIT_DB_TIMEOUT and a second" {
+	stopped_within 4000 -X GET
+}
+
+@test "a DELETE whose server stops answering gets 503 within CHATKIT_DB_TIMEOUT and a second" {
+	stopped_within 4000 -X DELETE --body '{"deviceId":"d1"}'
+}
+
+@test "a server that answers no connection gets 503 within CHATKIT_DB_TIMEOUT" {
+	stop_database_after 0
+	wait "$stopper"
+	# Another URL: a FastCGI process opens a new connection for it.
+	unavailable_within 3500 CHATKIT_DB_TIMEOUT=2 \
+		CHATKIT_DATABASE_URL="$CHATKIT_DATABASE_URL connect_timeout=30"
+	((took >= 1900)) || fail "answered after $took ms, before the 2 s timeout"
+	assert_regex "$cgi_stderr" 'database connection timed out'
+}
+
+@test "once a server that stopped answering is back, the next request gets a session" {
+	stopped_within 4000
+	resume_database
+	unlock_users
+	session_call "$user" CHATKIT_DB_TIMEOUT=2
+	assert_status 200
+	assert_json .session.userId "$user"
+}
+
+@test "a server that stops answering leaves the FastCGI process no child and no descriptor" {
+	local before
+	[[ $CGI_MODE == fastcgi ]] || skip "only a FastCGI process lives on"
+	session_call "$user" CHATKIT_DB_TIMEOUT=2
+	assert_status 200
+	before=$(fcgi_children_fds)
+	stopped_within 4000
+	resume_database
+	unlock_users
+	session_call "$user" CHATKIT_DB_TIMEOUT=2
+	assert_status 200
+	assert_equal "$(fcgi_children_fds)" "$before"
 }
 
 @test "the default CHATKIT_DB_TIMEOUT is 5 seconds" {

@@ -1,7 +1,7 @@
 # pgbouncer.bash: pgbouncer in transaction pooling mode in front of the
 # cluster of pg_start (helpers/pg.bash), for the tests and the benchmark.
 #
-#   pgb_start [POOL_SIZE]     sets PGB_PORT, PGB_URL, pgb_pid
+#   pgb_start [POOL_SIZE]     sets PGB_PORT, PGB_URL, PGB_PID (exported)
 #   pgb_stop
 #
 # Transaction pooling hands each transaction whatever server connection
@@ -46,7 +46,7 @@ pgb_start() {
 			</dev/null >"$dir/console.log" 2>&1 3>&- &
 	fi
 	pgb_pid=$!
-	export PGB_PORT PGB_URL="host=127.0.0.1 port=$PGB_PORT dbname=chatkit user=chatkit"
+	export PGB_PID=$pgb_pid PGB_PORT PGB_URL="host=127.0.0.1 port=$PGB_PORT dbname=chatkit user=chatkit"
 	for ((i = 0; i < 100; i++)); do
 		kill -0 "$pgb_pid" 2>/dev/null || break
 		if PGCONNECT_TIMEOUT=2 "$(pg_bindir)/psql" -h 127.0.0.1 -p "$PGB_PORT" \
