@@ -50,6 +50,15 @@
 //   client.subscribe(fn)  fn(state) on every change; returns unsubscribe.
 //   client.close()        stop the timer and the focus listeners. A later
 //                         getSession(), refresh() or check() starts again.
+//   client.fetch(input, init)  a fetch for ChatKit's custom backend
+//                         (api: { url, domainKey, fetch: client.fetch }):
+//                         sends the request with the kept session as
+//                         "Authorization: Bearer <chatKitSessionId>", the
+//                         credential the gate in front of your ChatKit
+//                         server checks. On a 401 (the session was revoked
+//                         or has expired) it gets a fresh session once and
+//                         sends the request once more. Already bound: pass
+//                         it as it is.
 //   client.list()         Promise<array>: the user's active sessions, newest
 //                         first (GET): { deviceId, workflowId, createdAt,
 //                         expiresAt, lastActivityAt, metadata } each, never
@@ -94,7 +103,7 @@
 //   error          a ChatKitSessionError or null (show error.message)
 //   createSession(deviceId?, metadata?)  asks the endpoint; resolves to
 //                  the session, or to null when it failed (see error)
-//   list(), revoke(deviceId), revokeAll()  the client's calls above
+//   list(), revoke(deviceId), revokeAll(), fetch  the client's calls above
 //   options as for createChatKitSession, plus auto: true to ask on mount.
 //
 // docs/browser.md has the longer description and examples.
@@ -302,6 +311,7 @@ class ChatKitSessionClient {
 		this._failures = 0;	// automatic requests failed in a row
 		this._started = false;	// a request was asked for
 		this._listening = false;
+		this.fetch = this._gateFetch.bind(this);
 	}
 
 	get state() { return this._state; }
@@ -508,6 +518,32 @@ class ChatKitSessionClient {
 		return n;
 	}
 
+	// One request to the ChatKit server behind the gate, with the session
+	// as its credential; a 401 means the gate no longer knows it (revoked,
+	// expired, its user deactivated), so a fresh session is asked for once
+	// and the request sent once more. Other answers are the caller's.
+	async _gateFetch(input, init = {}) {
+		const f = this._opts.fetch || globalThis.fetch;
+		const request = typeof Request === 'function' && input instanceof Request
+		    ? input : null;
+		const send = (session, req) => {
+			const headers = new Headers(init.headers !== undefined ? init.headers
+			    : req ? req.headers : undefined);
+			headers.set('Authorization', `Bearer ${session.chatKitSessionId}`);
+			return f(req || input, { ...init, headers });
+		};
+		// A Request's body can be read once: keep a copy for the retry.
+		const spare = request ? request.clone() : null;
+		const first = await this.getSession();
+		const res = await send(first, request);
+		if (res.status !== 401)
+			return res;
+		const kept = this._state.session;
+		const session = kept && kept.chatKitSessionId !== first.chatKitSessionId
+		    ? kept : await this.refresh();
+		return send(session, spare);
+	}
+
 	// The kept session was revoked: drop it, so the next getSession() asks
 	// for a new one. A request under way is left to finish (its answer is
 	// a session the server handed out after the revoke).
@@ -599,6 +635,7 @@ export function makeUseChatKitSession(React, defaults = {}) {
 			list,
 			revoke,
 			revokeAll,
+			fetch: client.fetch,
 			client,
 		};
 	};
