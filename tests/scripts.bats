@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # scripts.bats: scripts/install-deps, which scripts/test, scripts/demo and
 # bench/ run first, installs only what is missing and what its options
-# ask for: with everything there it runs neither apt-get nor npm.
+# ask for: with everything there it runs neither apt-get nor npm. And
+# scripts/test ends with its closing line whatever stops it.
 
 bats_require_minimum_version 1.5.0
 
@@ -78,4 +79,44 @@ stub_tree() {
 	assert_output ''
 	[[ $stderr == usage:* ]] || die "stderr: $stderr"
 	[[ ! -e $BATS_TEST_TMPDIR/calls ]] || die "install-deps ran: $(cat "$BATS_TEST_TMPDIR/calls")"
+}
+
+# test_tree STEP: a copy of scripts/test in $BATS_TEST_TMPDIR/test-tree
+# whose STEP (install-deps, portable or configure) fails with status 3,
+# and whose earlier steps succeed.
+test_tree() {
+	local tree=$BATS_TEST_TMPDIR/test-tree step
+	mkdir -p "$tree/scripts"
+	cp "$TOP_SRCDIR/scripts/test" "$tree/scripts/"
+	touch -d '1 hour ago' "$tree/configure.ac" "$tree/Makefile.am"
+	for step in install-deps portable configure; do
+		if [[ $step == "$1" ]]; then
+			printf '#!/bin/sh\necho "%s: it failed" >&2\nexit 3\n' "$step"
+		else
+			printf '#!/bin/sh\nexit 0\n'
+		fi >"$tree/scripts/$step"
+		chmod +x "$tree/scripts/$step"
+	done
+	mv "$tree/scripts/configure" "$tree/configure"
+}
+
+@test "scripts/test ends with its closing line when install-deps fails" {
+	test_tree install-deps
+	run -1 --separate-stderr "$BATS_TEST_TMPDIR/test-tree/scripts/test"
+	assert_output '0 passed, 1 failed'
+	[[ $stderr == *'install-deps: it failed'*'scripts/install-deps failed'* ]] || die "stderr: $stderr"
+}
+
+@test "scripts/test --portable ends with its closing line when scripts/portable fails" {
+	test_tree portable
+	run -1 --separate-stderr "$BATS_TEST_TMPDIR/test-tree/scripts/test" --portable
+	assert_output '0 passed, 1 failed'
+	[[ $stderr == *'portable: it failed'*'scripts/portable failed'* ]] || die "stderr: $stderr"
+}
+
+@test "scripts/test ends with its closing line when configure fails" {
+	test_tree configure
+	run -1 --separate-stderr "$BATS_TEST_TMPDIR/test-tree/scripts/test"
+	assert_output '0 passed, 1 failed'
+	[[ $stderr == *'configure: it failed'*'test: configure failed'* ]] || die "stderr: $stderr"
 }
