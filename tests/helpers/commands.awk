@@ -10,7 +10,8 @@
 # $(...) are reported with "-": their status is another command's.
 #
 # tests/helpers/lint.bash reads them: no assertion helper may run where
-# set -e is off (tests/assertions.bats).
+# set -e is off (tests/assertions.bats), and each command must come from
+# a package of scripts/deps-debian.txt (tests/deps.bats).
 #
 # A small lexer, not a shell: it follows quotes, $(...), `...`, ${...},
 # (( )), [[ ]], arrays, case patterns, here-documents and comments, and
