@@ -260,7 +260,8 @@ clean_slate() {
 		[[ -n $body ]] || continue
 		body=${body//@LONG@/$long}
 		revoke "$body"
-		assert_error 400 'Bad Request' || die "body: $body"
+		assert_that "$http_status" == 400 "status of DELETE $body"
+		assert_error 400 'Bad Request'
 		assert_header Cache-Control '^no-store$'
 		assert_that "$(statuses)" == "dev-a:active" "rows after DELETE $body"
 	done <<-'EOF'
@@ -403,7 +404,8 @@ clean_slate() {
 	open dev-a
 	for m in PUT PATCH HEAD OPTIONS; do
 		session_call "$user" -X "$m" --body '{"all":true}'
-		assert_error 405 'Method Not Allowed' || die "method $m"
+		assert_that "$http_status" == 405 "status of $m"
+		assert_error 405 'Method Not Allowed'
 		assert_header Allow '^GET, POST, DELETE$'
 		assert_header Cache-Control '^no-store$'
 	done
