@@ -1,12 +1,11 @@
 -- 001_schema.sql: tables, indexes, trigger and cleanup for chatkit-session.
--- Idempotent: safe to run again, on plain PostgreSQL 12+ and on Supabase.
--- Run each file in one transaction (psql -1); rules: sql/README.md.
+-- Idempotent; rules for every file: sql/README.md.
 
 -- users: on Supabase (or in an existing app) the table may already exist.
 -- Created here only when absent, with a comment that marks it as ours; a
 -- table without the comment that has exactly the four columns below and
 -- belongs to this role is the one an earlier version of this file made,
--- and is marked now. Only a marked table is locked down (end of file):
+-- and is marked now. Only a marked table is locked down (000_access.sql):
 -- an existing app's users keeps its own grants and policies (README.md
 -- says what to check). Only is_active is added if missing.
 do $$
@@ -68,7 +67,6 @@ create index if not exists chatkit_sessions_active_expiry
 create or replace function chatkit_sessions_touch_updated_at()
 returns trigger
 language plpgsql
-set search_path from current
 as $$
 begin
 	new.updated_at := pg_catalog.now();
@@ -86,7 +84,6 @@ create trigger chatkit_sessions_updated_at
 create or replace function cleanup_expired_chatkit_sessions()
 returns integer
 language plpgsql
-set search_path from current
 as $$
 declare
 	n integer;
@@ -99,67 +96,4 @@ begin
 end;
 $$;
 
-alter table chatkit_sessions enable row level security;
-
--- Access (sql/README.md). Functions: search_path pinned, owner only.
--- Tables: no grants to public, nor to Supabase's anon and authenticated
--- (which its default privileges grant everything new in public); users
--- only when it is ours (marked above). On Supabase (auth.jwt() and role
--- authenticated exist), signed-in users may read their own
--- chatkit_sessions rows through PostgREST, and nothing else.
-do $$
-declare
-	v_schema text := pg_catalog.current_schema();
-	v_from text;
-	v_supabase boolean;
-	f regprocedure;
-begin
-	select pg_catalog.string_agg(x, ', ') into v_from
-	  from (select 'public'::text as x
-		union all
-		select pg_catalog.quote_ident(r.rolname::text)
-		  from pg_catalog.pg_roles r
-		 where r.rolname in ('anon', 'authenticated')) roles;
-	v_supabase := exists (select 1
-				from pg_catalog.pg_proc p
-				join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-			       where n.nspname = 'auth' and p.proname = 'jwt')
-		      and exists (select 1 from pg_catalog.pg_roles r
-				   where r.rolname = 'authenticated');
-
-	foreach f in array array[
-		'chatkit_sessions_touch_updated_at()',
-		'cleanup_expired_chatkit_sessions()'
-	]::regprocedure[] loop
-		execute pg_catalog.format('alter function %s set search_path = pg_catalog, %I, pg_temp',
-					  f, v_schema);
-		execute pg_catalog.format('revoke all on function %s from %s', f, v_from);
-	end loop;
-
-	execute pg_catalog.format('revoke all on table chatkit_sessions from %s', v_from);
-	if exists (select 1
-		     from pg_catalog.pg_class c
-		     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-		    where n.nspname = v_schema and c.relname = 'users'
-		      and pg_catalog.obj_description(c.oid, 'pg_class') like 'chatkit-session:%') then
-		alter table users enable row level security;
-		execute pg_catalog.format('revoke all on table users from %s', v_from);
-	end if;
-
-	if v_supabase then
-		if not exists (select 1 from pg_catalog.pg_policies
-				where schemaname = v_schema
-				  and tablename = 'chatkit_sessions'
-				  and policyname = 'chatkit_sessions_select_own') then
-			create policy chatkit_sessions_select_own on chatkit_sessions
-				for select to authenticated
-				using ((auth.jwt() ->> 'sub') = clerk_user_id);
-		else
-			-- An earlier version made it for every role.
-			alter policy chatkit_sessions_select_own on chatkit_sessions
-				to authenticated;
-		end if;
-		grant select on table chatkit_sessions to authenticated;
-	end if;
-end;
-$$;
+call chatkit_apply_access(pg_catalog.current_schema());

@@ -1,15 +1,5 @@
 -- 002_acquire.sql: the one reuse / refresh / create decision, in one call.
--- Idempotent (create or replace). Run in one transaction (psql -1).
---
--- Every function here and in later files (sql/README.md has the why):
---   * security definer only if callers must reach tables they have no
---     rights on; otherwise the default (invoker);
---   * created with "set search_path from current", then pinned by the
---     closing do block to: pg_catalog, <this schema>, pg_temp;
---   * built-ins written pg_catalog.name(...), every call and operator an
---     exact match in pg_catalog (cast literals and arguments);
---   * the closing do block revokes all from public, anon and
---     authenticated (those two where they exist, as on Supabase).
+-- Idempotent; rules for every file: sql/README.md.
 --
 -- The CGI runs exactly one statement per request:
 --   select * from chatkit_acquire_session($1 .. $9)
@@ -44,7 +34,6 @@ returns table (
 language plpgsql
 volatile
 security definer
-set search_path from current	-- pinned below
 as $$
 declare
 	v_role		text;
@@ -148,26 +137,4 @@ begin
 end;
 $$;
 
--- Access: search_path pinned; only the owner may execute (whoever may
--- can create sessions for any user id). Grant it to the program's role if
--- that is another one (README.md, "Database"). The pattern to copy.
-do $$
-declare
-	v_from text;
-	f regprocedure;
-begin
-	select pg_catalog.string_agg(x, ', ') into v_from
-	  from (select 'public'::text as x
-		union all
-		select pg_catalog.quote_ident(r.rolname::text)
-		  from pg_catalog.pg_roles r
-		 where r.rolname in ('anon', 'authenticated')) roles;
-	foreach f in array array[
-		'chatkit_acquire_session(text, text, text, integer, integer, jsonb, text[], uuid, uuid)'
-	]::regprocedure[] loop
-		execute pg_catalog.format('alter function %s set search_path = pg_catalog, %I, pg_temp',
-					  f, pg_catalog.current_schema());
-		execute pg_catalog.format('revoke all on function %s from %s', f, v_from);
-	end loop;
-end;
-$$;
+call chatkit_apply_access(pg_catalog.current_schema());

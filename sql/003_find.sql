@@ -1,5 +1,5 @@
 -- 003_find.sql: the read-only first step for a fresh connection.
--- Idempotent (create or replace). Rules for functions: sql/README.md.
+-- Idempotent; rules for every file: sql/README.md.
 --
 -- A new PostgreSQL backend compiles chatkit_acquire_session's PL/pgSQL on
 -- its first call, which costs milliseconds: every plain CGI request pays
@@ -27,7 +27,6 @@ returns table (
 language sql
 stable
 security definer
-set search_path from current	-- pinned below
 as $$
 	select case
 		when u.clerk_user_id is null then 'no_user'
@@ -56,24 +55,4 @@ as $$
 		 limit 1) s on true
 $$;
 
--- Access: as for chatkit_acquire_session (sql/002_acquire.sql).
-do $$
-declare
-	v_from text;
-	f regprocedure;
-begin
-	select pg_catalog.string_agg(x, ', ') into v_from
-	  from (select 'public'::text as x
-		union all
-		select pg_catalog.quote_ident(r.rolname::text)
-		  from pg_catalog.pg_roles r
-		 where r.rolname in ('anon', 'authenticated')) roles;
-	foreach f in array array[
-		'chatkit_find_session(text, text, integer, text[])'
-	]::regprocedure[] loop
-		execute pg_catalog.format('alter function %s set search_path = pg_catalog, %I, pg_temp',
-					  f, pg_catalog.current_schema());
-		execute pg_catalog.format('revoke all on function %s from %s', f, v_from);
-	end loop;
-end;
-$$;
+call chatkit_apply_access(pg_catalog.current_schema());

@@ -1,15 +1,8 @@
 -- 004_manage.sql: sessions a user can see and end: list, revoke, a device
 -- cap and a creation rate inside the acquire decision, batched cleanup.
 -- Idempotent (if not exists, create or replace); applies on top of
--- 001-003 and keeps every row of an existing database. Run in one
--- transaction (psql -1).
---
--- The rules of sql/README.md: built-ins written pg_catalog.name(...) with
--- exactly typed arguments; search_path pinned and execute revoked from
--- public (and Supabase's anon and authenticated) by the closing do block.
--- The calls the program makes are security definer: only the owner (who
--- ran this file) may call them unless granted (README, "Database", has
--- the grants for a program role that is not the owner).
+-- 001-003 and keeps every row of an existing database. Rules for every
+-- file: sql/README.md.
 
 -- CHATKIT_CREATE_RATE counts a user's rows created in the last hour, of
 -- any status (revoking a session does not give its create back), from
@@ -34,7 +27,6 @@ create or replace function chatkit_user_check(
 returns text
 language plpgsql
 stable
-set search_path from current
 as $$
 begin
 	return (select case
@@ -89,7 +81,6 @@ returns table (
 language plpgsql
 volatile
 security definer
-set search_path from current
 as $$
 declare
 	v_check		text;
@@ -241,7 +232,6 @@ returns table (
 language sql
 stable
 security definer
-set search_path from current
 as $$
 	select chk.v,
 	       case when chk.v = 'ok' then
@@ -282,7 +272,6 @@ returns table (
 language plpgsql
 volatile
 security definer
-set search_path from current
 as $$
 declare
 	n integer := 0;
@@ -322,7 +311,6 @@ returns table (
 language plpgsql
 volatile
 security definer
-set search_path from current
 as $$
 declare
 	v_now	timestamptz := pg_catalog.clock_timestamp();
@@ -359,28 +347,4 @@ begin
 end;
 $$;
 
--- Access, as in 002: search_path pinned; only the owner may execute.
-do $$
-declare
-	v_from text;
-	f regprocedure;
-begin
-	select pg_catalog.string_agg(x, ', ') into v_from
-	  from (select 'public'::text as x
-		union all
-		select pg_catalog.quote_ident(r.rolname::text)
-		  from pg_catalog.pg_roles r
-		 where r.rolname in ('anon', 'authenticated')) roles;
-	foreach f in array array[
-		'chatkit_user_check(text, text[])',
-		'chatkit_acquire_session(text, text, text, integer, integer, jsonb, text[], uuid, uuid, integer, integer)',
-		'chatkit_list_sessions(text, text[], integer)',
-		'chatkit_revoke_sessions(text, text, text[])',
-		'chatkit_cleanup_batch(integer, integer)'
-	]::regprocedure[] loop
-		execute pg_catalog.format('alter function %s set search_path = pg_catalog, %I, pg_temp',
-					  f, pg_catalog.current_schema());
-		execute pg_catalog.format('revoke all on function %s from %s', f, v_from);
-	end loop;
-end;
-$$;
+call chatkit_apply_access(pg_catalog.current_schema());

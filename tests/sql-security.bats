@@ -89,10 +89,13 @@ supa_session() {
 	SQL
 }
 
-# calls DB: one `select f(null::type, ...)` per function chatkit owns.
+# calls DB: one `select f(null::type, ...)` per function chatkit owns,
+# `call p(...)` per procedure.
 calls() {
 	_pg_psql "$1" postgres <<-'SQL'
-		select format('select %s(%s);', p.oid::regproc,
+		select format(case p.prokind when 'p' then 'call %s(%s);'
+					     else 'select %s(%s);' end,
+			      p.oid::regproc,
 			      coalesce((select string_agg('null::' || format_type(t, null), ', '
 							  order by n)
 					  from unnest(p.proargtypes) with ordinality as a(t, n)), ''))
@@ -173,7 +176,7 @@ setup() {
 	while IFS= read -r call; do
 		run as_role supa anon "$call"
 		assert_failure
-		assert_output --partial 'permission denied for function'
+		assert_output --regexp 'permission denied for (function|procedure)'
 		n=$((n + 1))
 	done < <(calls supa)
 	((n >= 4)) || fail "only $n functions found"
@@ -185,7 +188,7 @@ setup() {
 	while IFS= read -r call; do
 		run as_role supa authenticated "$call"
 		assert_failure
-		assert_output --partial 'permission denied for function'
+		assert_output --regexp 'permission denied for (function|procedure)'
 		n=$((n + 1))
 	done < <(calls supa)
 	((n >= 4)) || fail "only $n functions found"
