@@ -335,6 +335,12 @@ setup() {
 	assert_output 'search_path=pg_catalog, app, pg_temp'
 }
 
+@test "one chatkit_acquire_session exists, the one the program calls" {
+	run -0 pg_sql "select oid::regprocedure from pg_proc
+		where proname = 'chatkit_acquire_session'"
+	assert_output 'chatkit_acquire_session(text,text,text,integer,integer,jsonb,text[],uuid,uuid,integer,integer)'
+}
+
 @test "overloads planted in public by another role do not run when the CGI acquires or reuses a session, nor in the other calls" {
 	local user
 	user=$(unique_id)
