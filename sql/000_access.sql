@@ -13,6 +13,7 @@ declare
 	v_from		text;
 	v_supabase	boolean;
 	f		regprocedure;
+	v_pin		boolean;
 	t		regclass;
 begin
 	select r.oid into v_owner
@@ -30,10 +31,17 @@ begin
 		      and exists (select 1 from pg_catalog.pg_roles r
 				   where r.rolname = 'authenticated');
 
-	-- Functions and procedures: search_path pinned, only the owner
-	-- may execute.
-	for f in
-		select p.oid::regprocedure
+	-- Functions and procedures: only the owner may execute. The
+	-- search_path is pinned on all but the shared rules of
+	-- 001_schema.sql (language sql, not volatile, security invoker): a
+	-- SET clause would keep PostgreSQL from inlining them into the
+	-- caller's query, and they run under the pinned path of the
+	-- function that calls them.
+	for f, v_pin in
+		select p.oid::regprocedure,
+		       not (p.prolang = (select l.oid from pg_catalog.pg_language l
+					  where l.lanname = 'sql')
+			    and not p.prosecdef and p.provolatile <> 'v')
 		  from pg_catalog.pg_proc p
 		  join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 		 where n.nspname = p_schema
@@ -41,9 +49,11 @@ begin
 		   and (p.proname like 'chatkit\_%'
 			or p.proname = 'cleanup_expired_chatkit_sessions')
 	loop
-		execute pg_catalog.format('alter routine %s set search_path = pg_catalog, %I, pg_temp',
-					  f, p_schema);
 		execute pg_catalog.format('revoke all on routine %s from %s', f, v_from);
+		if v_pin then
+			execute pg_catalog.format('alter routine %s set search_path = pg_catalog, %I, pg_temp',
+						  f, p_schema);
+		end if;
 	end loop;
 
 	-- Tables: row-level security on, no grants; users only when it is

@@ -1,5 +1,7 @@
--- 001_schema.sql: tables, indexes, trigger and cleanup for chatkit-session.
--- Idempotent; rules for every file: sql/README.md.
+-- 001_schema.sql: tables, indexes, the updated_at trigger, and the rules
+-- every call shares: what an active session is, the newest one, the user
+-- check and the timestamp format. Idempotent; rules for every file:
+-- sql/README.md.
 
 -- users: on Supabase (or in an existing app) the table may already exist.
 -- Created here only when absent, with a comment that marks it as ours; a
@@ -60,9 +62,19 @@ create unique index if not exists chatkit_sessions_one_active
 -- "Newest active session of this user, any device".
 create index if not exists chatkit_sessions_user_active
 	on chatkit_sessions (clerk_user_id, created_at desc) where status = 'active';
--- cleanup_expired_chatkit_sessions().
+-- Active rows whose time is up, for the cleanup functions.
 create index if not exists chatkit_sessions_active_expiry
 	on chatkit_sessions (expires_at) where status = 'active';
+-- CHATKIT_CREATE_RATE counts a user's rows created in the last hour, of
+-- any status (revoking a session does not give its create back), from
+-- this index rather than from a counter that could drift.
+create index if not exists chatkit_sessions_user_created
+	on chatkit_sessions (clerk_user_id, created_at);
+-- --cleanup: expired rows by expires_at, revoked rows by updated_at.
+create index if not exists chatkit_sessions_expired_expiry
+	on chatkit_sessions (expires_at) where status = 'expired';
+create index if not exists chatkit_sessions_revoked_updated
+	on chatkit_sessions (updated_at) where status = 'revoked';
 
 create or replace function chatkit_sessions_touch_updated_at()
 returns trigger
@@ -79,21 +91,87 @@ create trigger chatkit_sessions_updated_at
 	before update on chatkit_sessions
 	for each row execute procedure chatkit_sessions_touch_updated_at();
 
--- Marks active rows whose time is up as expired; returns how many.
--- Rows are never deleted: run it from cron or pg_cron if you like tidy data.
-create or replace function cleanup_expired_chatkit_sessions()
-returns integer
-language plpgsql
+-- The rules every call shares, each written once. Plain language sql,
+-- security invoker, no SET clause, never volatile: PostgreSQL then
+-- inlines them into the calling query as if written there, so the
+-- indexes above serve it and no function call is left at run time (a SET
+-- clause or security definer would stop that).
+
+-- A session in use: marked active and not yet over at p_at.
+create or replace function chatkit_session_is_active(
+	p_status	text,
+	p_expires_at	timestamptz,
+	p_at		timestamptz)
+returns boolean
+language sql
+immutable
 as $$
-declare
-	n integer;
-begin
-	update chatkit_sessions
-	   set status = 'expired'
-	 where status = 'active' and expires_at <= pg_catalog.now();
-	get diagnostics n = row_count;
-	return n;
-end;
+	select p_status = 'active'::text and p_expires_at > p_at
+$$;
+
+-- Marked active, but over at p_at: what the cleanup marks expired.
+create or replace function chatkit_session_is_lapsed(
+	p_status	text,
+	p_expires_at	timestamptz,
+	p_at		timestamptz)
+returns boolean
+language sql
+immutable
+as $$
+	select p_status = 'active'::text and p_expires_at <= p_at
+$$;
+
+-- The user's newest active session at p_at, on p_device_id or (null) any
+-- device; no row when there is none. p_at must not be volatile
+-- (clock_timestamp() itself): PostgreSQL inlines no set-returning
+-- function whose arguments are.
+create or replace function chatkit_newest_session(
+	p_user_id	text,
+	p_device_id	text,
+	p_at		timestamptz)
+returns setof chatkit_sessions
+language sql
+stable
+as $$
+	select c.*
+	  from chatkit_sessions c
+	 where c.clerk_user_id = p_user_id
+	   and chatkit_session_is_active(c.status, c.expires_at, p_at)
+	   and (p_device_id is null or c.device_id = p_device_id)
+	 order by c.created_at desc, c.expires_at desc
+	 limit 1
+$$;
+
+-- The check every call makes first, one row: no_user | inactive |
+-- role_denied | ok. p_allowed_roles null: every role.
+create or replace function chatkit_user_outcome(
+	p_user_id	text,
+	p_allowed_roles	text[])
+returns table (outcome text)
+language sql
+stable
+as $$
+	select case
+		when u.clerk_user_id is null then 'no_user'::text
+		when not coalesce(u.is_active, false) then 'inactive'::text
+		when p_allowed_roles is not null
+		     and not coalesce(u.role::text = any (p_allowed_roles), false)
+			then 'role_denied'::text
+		else 'ok'::text
+	       end
+	  from (select 1) as one
+	  left join users u on u.clerk_user_id::text = p_user_id
+$$;
+
+-- Timestamps go out as UTC ISO-8601 text with milliseconds. Stable, as
+-- to_char is: an immutable one would not be inlined.
+create or replace function chatkit_iso(p_at timestamptz)
+returns text
+language sql
+stable
+as $$
+	select pg_catalog.to_char(p_at at time zone 'UTC'::text,
+				  'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'::text)
 $$;
 
 call chatkit_apply_access(pg_catalog.current_schema());

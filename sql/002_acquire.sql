@@ -59,7 +59,8 @@ declare
 	v_leaves	timestamptz;
 	s		chatkit_sessions%rowtype;
 begin
-	v_check := chatkit_user_check(p_user_id, p_allowed_roles);
+	select u.outcome into v_check
+	  from chatkit_user_outcome(p_user_id, p_allowed_roles) u;
 	if v_check <> 'ok' then
 		outcome := v_check;
 		return next;
@@ -71,17 +72,8 @@ begin
 	-- (a concurrent request that refreshes or creates takes the lock
 	-- below, and finds this same row first).
 	v_now := pg_catalog.clock_timestamp();
-	select c.* into s
-	  from chatkit_sessions c
-	 where c.clerk_user_id = p_user_id
-	   and c.status = 'active'
-	   and c.expires_at > v_now
-	   and (p_device_id is null or c.device_id = p_device_id)
-	 order by c.created_at desc, c.expires_at desc
-	 limit 1;
-	if found and s.expires_at - v_now > pg_catalog.make_interval(secs => p_refresh_seconds::double precision) then
-		outcome := 'reused';
-	else
+	select n.* into s from chatkit_newest_session(p_user_id, p_device_id, v_now) n;
+	if not (found and s.expires_at - v_now > pg_catalog.make_interval(secs => p_refresh_seconds::double precision)) then
 		-- The lock serialises a user's writers only under READ
 		-- COMMITTED, where each statement below sees what the
 		-- previous holder committed. Under REPEATABLE READ or
@@ -100,26 +92,24 @@ begin
 		-- After the lock: a request that waited sees what the winner
 		-- committed.
 		v_now := pg_catalog.clock_timestamp();
+		select n.* into s from chatkit_newest_session(p_user_id, p_device_id, v_now) n;
+	end if;
 
-		select c.* into s
-		  from chatkit_sessions c
-		 where c.clerk_user_id = p_user_id
-		   and c.status = 'active'
-		   and c.expires_at > v_now
-		   and (p_device_id is null or c.device_id = p_device_id)
-		 order by c.created_at desc, c.expires_at desc
-		 limit 1
-		 for update;
-
-		if found and s.expires_at - v_now > pg_catalog.make_interval(secs => p_refresh_seconds::double precision) then
-			outcome := 'reused';
-		elsif found then
+	if found and s.expires_at - v_now > pg_catalog.make_interval(secs => p_refresh_seconds::double precision) then
+		outcome := 'reused';
+	else
+		if found then
+			-- Only while still active: the cleanup, which takes no
+			-- user lock, may have marked it expired since.
 			update chatkit_sessions c
 			   set session_token = p_new_token::text,
 			       expires_at = v_now + pg_catalog.make_interval(secs => p_ttl_seconds::double precision),
 			       last_activity_at = v_now
 			 where c.id = s.id
+			   and chatkit_session_is_active(c.status, c.expires_at, v_now)
 			returning c.* into s;
+		end if;
+		if found then
 			outcome := 'refreshed';
 		else
 			if coalesce(p_create_rate, 0) > 0 then
@@ -147,8 +137,7 @@ begin
 			update chatkit_sessions c
 			   set status = 'expired'
 			 where c.clerk_user_id = p_user_id
-			   and c.status = 'active'
-			   and c.expires_at <= v_now
+			   and chatkit_session_is_lapsed(c.status, c.expires_at, v_now)
 			   and (p_device_id is null or c.device_id = p_device_id);
 			if coalesce(p_max_devices, 0) > 0 then
 				-- Keep the (cap - 1) most recently active; the
@@ -159,8 +148,7 @@ begin
 					select o.id
 					  from chatkit_sessions o
 					 where o.clerk_user_id = p_user_id
-					   and o.status = 'active'
-					   and o.expires_at > v_now
+					   and chatkit_session_is_active(o.status, o.expires_at, v_now)
 					 order by o.last_activity_at desc, o.created_at desc
 					offset p_max_devices - 1);
 			end if;
@@ -183,10 +171,8 @@ begin
 	device_id := s.device_id;
 	user_id := s.clerk_user_id;
 	workflow_id := s.workflow_id;
-	created_at := pg_catalog.to_char(s.created_at at time zone 'UTC',
-			      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
-	expires_at := pg_catalog.to_char(s.expires_at at time zone 'UTC',
-			      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+	created_at := chatkit_iso(s.created_at);
+	expires_at := chatkit_iso(s.expires_at);
 	metadata := s.metadata;
 	return next;
 end;

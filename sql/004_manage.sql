@@ -1,47 +1,5 @@
 -- 004_manage.sql: sessions a user can see and end (list, revoke), and
--- batched cleanup.
--- Idempotent (if not exists, create or replace); applies on top of
--- 001-003 and keeps every row of an existing database. Rules for every
--- file: sql/README.md.
-
--- CHATKIT_CREATE_RATE counts a user's rows created in the last hour, of
--- any status (revoking a session does not give its create back), from
--- this index rather than from a counter that could drift.
-create index if not exists chatkit_sessions_user_created
-	on chatkit_sessions (clerk_user_id, created_at);
--- --cleanup: expired rows by expires_at, revoked rows by updated_at.
-create index if not exists chatkit_sessions_expired_expiry
-	on chatkit_sessions (expires_at) where status = 'expired';
-create index if not exists chatkit_sessions_revoked_updated
-	on chatkit_sessions (updated_at) where status = 'revoked';
-
--- The user checks every action makes first:
--- no_user | inactive | role_denied | ok.
--- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined,
--- so PostgreSQL parsed and planned its body again on every call (the
--- largest part of a warm reuse call's server time); PL/pgSQL keeps the
--- query's plan for the backend's life (docs/performance.md).
-create or replace function chatkit_user_check(
-	p_user_id	text,
-	p_allowed_roles	text[])		-- null: every role
-returns text
-language plpgsql
-stable
-as $$
-begin
-	return (select case
-		when u.clerk_user_id is null then 'no_user'
-		when not coalesce(u.is_active, false) then 'inactive'
-		when p_allowed_roles is not null
-		     and not coalesce(u.role::text = any (p_allowed_roles), false)
-			then 'role_denied'
-		else 'ok'
-	       end
-	  from (select 1) as one
-	  left join users u on u.clerk_user_id::text = p_user_id);
-end;
-$$;
-
+-- the cleanup. Idempotent; rules for every file: sql/README.md.
 
 -- The caller's active sessions, newest first, at most p_limit of them, as
 -- one JSON array (key order kept): deviceId, workflowId, createdAt,
@@ -54,32 +12,33 @@ create or replace function chatkit_list_sessions(
 returns table (
 	outcome		text,		-- no_user | inactive | role_denied | ok
 	sessions	json)
-language sql
+language plpgsql
 stable
 security definer
 as $$
-	select chk.v,
-	       case when chk.v = 'ok' then
-		(select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object(
+begin
+	select u.outcome into outcome
+	  from chatkit_user_outcome(p_user_id, p_allowed_roles) u;
+	if outcome = 'ok' then
+		select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object(
 			'deviceId'::text, l.device_id,
 			'workflowId'::text, l.workflow_id,
-			'createdAt'::text, pg_catalog.to_char(l.created_at at time zone 'UTC',
-				'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-			'expiresAt'::text, pg_catalog.to_char(l.expires_at at time zone 'UTC',
-				'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-			'lastActivityAt'::text, pg_catalog.to_char(l.last_activity_at at time zone 'UTC',
-				'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+			'createdAt'::text, chatkit_iso(l.created_at),
+			'expiresAt'::text, chatkit_iso(l.expires_at),
+			'lastActivityAt'::text, chatkit_iso(l.last_activity_at),
 			'metadata'::text, l.metadata)
 			order by l.created_at desc, l.id), '[]'::json)
-		   from (select c.*
-			   from chatkit_sessions c
-			  where c.clerk_user_id = p_user_id
-			    and c.status = 'active'
-			    and c.expires_at > pg_catalog.clock_timestamp()
-			  order by c.created_at desc, c.id
-			  limit greatest(p_limit, 0)) l)
-	       end
-	  from (select chatkit_user_check(p_user_id, p_allowed_roles) as v) chk
+		  into sessions
+		  from (select c.*
+			  from chatkit_sessions c
+			 where c.clerk_user_id = p_user_id
+			   and chatkit_session_is_active(c.status, c.expires_at,
+							 pg_catalog.clock_timestamp())
+			 order by c.created_at desc, c.id
+			 limit greatest(p_limit, 0)) l;
+	end if;
+	return next;
+end;
 $$;
 
 
@@ -101,15 +60,16 @@ as $$
 declare
 	n integer := 0;
 begin
-	outcome := chatkit_user_check(p_user_id, p_allowed_roles);
+	select u.outcome into outcome
+	  from chatkit_user_outcome(p_user_id, p_allowed_roles) u;
 	if outcome = 'ok' then
 		perform pg_catalog.pg_advisory_xact_lock(
 			pg_catalog.hashtextextended('chatkit_session:'::text || p_user_id, 0::bigint));
 		update chatkit_sessions c
 		   set status = 'revoked'
 		 where c.clerk_user_id = p_user_id
-		   and c.status = 'active'
-		   and c.expires_at > pg_catalog.clock_timestamp()
+		   and chatkit_session_is_active(c.status, c.expires_at,
+						 pg_catalog.clock_timestamp())
 		   and (p_device_id is null or c.device_id = p_device_id);
 		get diagnostics n = row_count;
 	end if;
@@ -146,7 +106,7 @@ begin
 	 where c.id in (
 		select o.id
 		  from chatkit_sessions o
-		 where o.status = 'active' and o.expires_at <= v_now
+		 where chatkit_session_is_lapsed(o.status, o.expires_at, v_now)
 		 limit p_batch
 		   for update skip locked);
 	get diagnostics expired = row_count;
@@ -171,5 +131,27 @@ begin
 	return next;
 end;
 $$;
+
+-- Marks active rows whose time is up as expired; returns how many.
+-- Rows are never deleted: run it from cron or pg_cron if you like tidy data.
+create or replace function cleanup_expired_chatkit_sessions()
+returns integer
+language plpgsql
+as $$
+declare
+	n integer;
+begin
+	update chatkit_sessions c
+	   set status = 'expired'
+	 where chatkit_session_is_lapsed(c.status, c.expires_at, pg_catalog.now());
+	get diagnostics n = row_count;
+	return n;
+end;
+$$;
+
+-- 0.1.0's user check; chatkit_user_outcome (001_schema.sql) replaces it.
+-- Dropped only here: until the calls above were replaced, 0.1.0's
+-- acquire, list and revoke called it.
+drop function if exists chatkit_user_check(text, text[]);
 
 call chatkit_apply_access(pg_catalog.current_schema());

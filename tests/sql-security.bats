@@ -326,18 +326,79 @@ setup() {
 	assert_output --partial 'policy public.users.users_self SELECT roles={authenticated}'
 }
 
-@test "functions pin search_path to pg_catalog, their schema and pg_temp" {
-	run -0 pg_sql "select distinct array_to_string(proconfig, ';') from pg_proc
-			where proowner = 'chatkit'::regrole"
-	assert_output 'search_path=pg_catalog, public, pg_temp'
-	run -0 _pg_psql elsewhere postgres <<<"select distinct array_to_string(proconfig, ';')
-		from pg_proc where proowner = 'chatkit'::regrole"
-	assert_output 'search_path=pg_catalog, app, pg_temp'
+@test "functions pin search_path to pg_catalog, their schema and pg_temp, but for the shared rules" {
+	# Inlinable: language sql, security invoker, not volatile, no SET.
+	local sql="select distinct coalesce(array_to_string(p.proconfig, ';'),
+			case when l.lanname = 'sql' and not p.prosecdef and p.provolatile <> 'v'
+			     then 'inlinable' else 'unpinned' end)
+		from pg_proc p join pg_language l on l.oid = p.prolang
+		where p.proowner = 'chatkit'::regrole order by 1"
+	run -0 pg_sql "$sql"
+	assert_output "$(printf 'inlinable\nsearch_path=pg_catalog, public, pg_temp')"
+	run -0 _pg_psql elsewhere postgres <<<"$sql"
+	assert_output "$(printf 'inlinable\nsearch_path=pg_catalog, app, pg_temp')"
+}
+
+@test "the shared rules are inlined, so the partial indexes serve the calls that use them" {
+	run -0 _pg_psql chatkit chatkit <<-'SQL'
+		set enable_seqscan = off;
+		explain (costs off, verbose) select * from chatkit_newest_session('user_x', null, now());
+		explain (costs off, verbose) select * from chatkit_user_outcome('user_x', null);
+		explain (costs off, verbose) select chatkit_iso(c.created_at) from chatkit_sessions c
+			where chatkit_session_is_lapsed(c.status, c.expires_at, now());
+	SQL
+	assert_output --partial 'Index Scan using chatkit_sessions_user_active on'
+	assert_output --partial 'Index Scan using users_pkey on'
+	assert_output --partial 'Index Scan using chatkit_sessions_active_expiry on'
+	refute_output --partial 'Function Scan'
+	refute_output --partial 'chatkit_session_is'
+	refute_output --partial 'chatkit_iso'
+}
+
+@test "the calls the program makes are security definer with search_path pinned" {
+	# The signatures cgi-bin/store.c calls.
+	run -0 pg_sql "select p.oid::regprocedure || ' ' || p.prosecdef || ' ' ||
+			      array_to_string(p.proconfig, ';')
+			 from pg_proc p
+			where p.oid in (
+				'chatkit_acquire_session(text, text, text, integer, integer, jsonb,
+					text[], uuid, uuid, integer, integer)'::regprocedure,
+				'chatkit_find_session(text, text, integer, text[])'::regprocedure,
+				'chatkit_list_sessions(text, text[], integer)'::regprocedure,
+				'chatkit_revoke_sessions(text, text, text[])'::regprocedure,
+				'chatkit_cleanup_batch(integer, integer)'::regprocedure)
+			order by 1"
+	assert_output "$(printf '%s true search_path=pg_catalog, public, pg_temp\n' \
+		'chatkit_acquire_session(text,text,text,integer,integer,jsonb,text[],uuid,uuid,integer,integer)' \
+		'chatkit_cleanup_batch(integer,integer)' \
+		'chatkit_find_session(text,text,integer,text[])' \
+		'chatkit_list_sessions(text,text[],integer)' \
+		'chatkit_revoke_sessions(text,text,text[])')"
+}
+
+@test "no function the migrations create is granted to PUBLIC, anon or authenticated" {
+	local db
+	for db in chatkit supa; do
+		run -0 _pg_psql "$db" postgres <<-'SQL'
+			select count(*) || ' functions, open: ' ||
+			       coalesce(string_agg(p.oid::regprocedure::text, ', ')
+					filter (where p.proacl is null
+						or exists (select 1 from aclexplode(p.proacl) a
+							    where a.grantee = 0
+							       or a.grantee::regrole::text
+								  in ('anon', 'authenticated'))),
+					'none')
+			  from pg_proc p
+			 where p.proowner = 'chatkit'::regrole
+		SQL
+		assert_output --regexp '^[0-9]+ functions, open: none$'
+		(("${output%% *}" >= 12)) || fail "only ${output%% *} functions in $db"
+	done
 }
 
 @test "one chatkit_acquire_session exists, the one the program calls" {
 	run -0 pg_sql "select oid::regprocedure from pg_proc
-		where proname = 'chatkit_acquire_session'"
+		where proname in ('chatkit_acquire_session', 'chatkit_user_check')"
 	assert_output 'chatkit_acquire_session(text,text,text,integer,integer,jsonb,text[],uuid,uuid,integer,integer)'
 }
 
