@@ -1,12 +1,13 @@
--- 001_schema.sql: tables, indexes, trigger and cleanup for chatkit-session.
--- Idempotent: safe to run again, on plain PostgreSQL 12+ and on Supabase.
--- Run each file in one transaction (psql -1); rules: sql/README.md.
+-- 001_schema.sql: tables, indexes, the updated_at trigger, and the rules
+-- every call shares: what an active session is, the newest one, the user
+-- check and the timestamp format. Idempotent; rules for every file:
+-- sql/README.md.
 
 -- users: on Supabase (or in an existing app) the table may already exist.
 -- Created here only when absent, with a comment that marks it as ours; a
 -- table without the comment that has exactly the four columns below and
 -- belongs to this role is the one an earlier version of this file made,
--- and is marked now. Only a marked table is locked down (end of file):
+-- and is marked now. Only a marked table is locked down (000_access.sql):
 -- an existing app's users keeps its own grants and policies (README.md
 -- says what to check). Only is_active is added if missing.
 do $$
@@ -61,14 +62,23 @@ create unique index if not exists chatkit_sessions_one_active
 -- "Newest active session of this user, any device".
 create index if not exists chatkit_sessions_user_active
 	on chatkit_sessions (clerk_user_id, created_at desc) where status = 'active';
--- cleanup_expired_chatkit_sessions().
+-- Active rows whose time is up, for the cleanup functions.
 create index if not exists chatkit_sessions_active_expiry
 	on chatkit_sessions (expires_at) where status = 'active';
+-- CHATKIT_CREATE_RATE counts a user's rows created in the last hour, of
+-- any status (revoking a session does not give its create back), from
+-- this index rather than from a counter that could drift.
+create index if not exists chatkit_sessions_user_created
+	on chatkit_sessions (clerk_user_id, created_at);
+-- --cleanup: expired rows by expires_at, revoked rows by updated_at.
+create index if not exists chatkit_sessions_expired_expiry
+	on chatkit_sessions (expires_at) where status = 'expired';
+create index if not exists chatkit_sessions_revoked_updated
+	on chatkit_sessions (updated_at) where status = 'revoked';
 
 create or replace function chatkit_sessions_touch_updated_at()
 returns trigger
 language plpgsql
-set search_path from current
 as $$
 begin
 	new.updated_at := pg_catalog.now();
@@ -81,85 +91,87 @@ create trigger chatkit_sessions_updated_at
 	before update on chatkit_sessions
 	for each row execute procedure chatkit_sessions_touch_updated_at();
 
--- Marks active rows whose time is up as expired; returns how many.
--- Rows are never deleted: run it from cron or pg_cron if you like tidy data.
-create or replace function cleanup_expired_chatkit_sessions()
-returns integer
-language plpgsql
-set search_path from current
+-- The rules every call shares, each written once. Plain language sql,
+-- security invoker, no SET clause, never volatile: PostgreSQL then
+-- inlines them into the calling query as if written there, so the
+-- indexes above serve it and no function call is left at run time (a SET
+-- clause or security definer would stop that).
+
+-- A session in use: marked active and not yet over at p_at.
+create or replace function chatkit_session_is_active(
+	p_status	text,
+	p_expires_at	timestamptz,
+	p_at		timestamptz)
+returns boolean
+language sql
+immutable
 as $$
-declare
-	n integer;
-begin
-	update chatkit_sessions
-	   set status = 'expired'
-	 where status = 'active' and expires_at <= pg_catalog.now();
-	get diagnostics n = row_count;
-	return n;
-end;
+	select p_status = 'active'::text and p_expires_at > p_at
 $$;
 
-alter table chatkit_sessions enable row level security;
-
--- Access (sql/README.md). Functions: search_path pinned, owner only.
--- Tables: no grants to public, nor to Supabase's anon and authenticated
--- (which its default privileges grant everything new in public); users
--- only when it is ours (marked above). On Supabase (auth.jwt() and role
--- authenticated exist), signed-in users may read their own
--- chatkit_sessions rows through PostgREST, and nothing else.
-do $$
-declare
-	v_schema text := pg_catalog.current_schema();
-	v_from text;
-	v_supabase boolean;
-	f regprocedure;
-begin
-	select pg_catalog.string_agg(x, ', ') into v_from
-	  from (select 'public'::text as x
-		union all
-		select pg_catalog.quote_ident(r.rolname::text)
-		  from pg_catalog.pg_roles r
-		 where r.rolname in ('anon', 'authenticated')) roles;
-	v_supabase := exists (select 1
-				from pg_catalog.pg_proc p
-				join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-			       where n.nspname = 'auth' and p.proname = 'jwt')
-		      and exists (select 1 from pg_catalog.pg_roles r
-				   where r.rolname = 'authenticated');
-
-	foreach f in array array[
-		'chatkit_sessions_touch_updated_at()',
-		'cleanup_expired_chatkit_sessions()'
-	]::regprocedure[] loop
-		execute pg_catalog.format('alter function %s set search_path = pg_catalog, %I, pg_temp',
-					  f, v_schema);
-		execute pg_catalog.format('revoke all on function %s from %s', f, v_from);
-	end loop;
-
-	execute pg_catalog.format('revoke all on table chatkit_sessions from %s', v_from);
-	if exists (select 1
-		     from pg_catalog.pg_class c
-		     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-		    where n.nspname = v_schema and c.relname = 'users'
-		      and pg_catalog.obj_description(c.oid, 'pg_class') like 'chatkit-session:%') then
-		alter table users enable row level security;
-		execute pg_catalog.format('revoke all on table users from %s', v_from);
-	end if;
-
-	if v_supabase then
-		if not exists (select 1 from pg_catalog.pg_policies
-				where schemaname = v_schema
-				  and tablename = 'chatkit_sessions'
-				  and policyname = 'chatkit_sessions_select_own') then
-			create policy chatkit_sessions_select_own on chatkit_sessions
-				for select to authenticated
-				using ((auth.jwt() ->> 'sub') = clerk_user_id);
-		else
-			-- An earlier version made it for every role.
-			alter policy chatkit_sessions_select_own on chatkit_sessions
-				to authenticated;
-		end if;
-		grant select on table chatkit_sessions to authenticated;
-	end if;
-end;
+-- Marked active, but over at p_at: what the cleanup marks expired.
+create or replace function chatkit_session_is_lapsed(
+	p_status	text,
+	p_expires_at	timestamptz,
+	p_at		timestamptz)
+returns boolean
+language sql
+immutable
+as $$
+	select p_status = 'active'::text and p_expires_at <= p_at
 $$;
+
+-- The user's newest active session at p_at, on p_device_id or (null) any
+-- device; no row when there is none. p_at must not be volatile
+-- (clock_timestamp() itself): PostgreSQL inlines no set-returning
+-- function whose arguments are.
+create or replace function chatkit_newest_session(
+	p_user_id	text,
+	p_device_id	text,
+	p_at		timestamptz)
+returns setof chatkit_sessions
+language sql
+stable
+as $$
+	select c.*
+	  from chatkit_sessions c
+	 where c.clerk_user_id = p_user_id
+	   and chatkit_session_is_active(c.status, c.expires_at, p_at)
+	   and (p_device_id is null or c.device_id = p_device_id)
+	 order by c.created_at desc, c.expires_at desc
+	 limit 1
+$$;
+
+-- The check every call makes first, one row: no_user | inactive |
+-- role_denied | ok. p_allowed_roles null: every role.
+create or replace function chatkit_user_outcome(
+	p_user_id	text,
+	p_allowed_roles	text[])
+returns table (outcome text)
+language sql
+stable
+as $$
+	select case
+		when u.clerk_user_id is null then 'no_user'::text
+		when not coalesce(u.is_active, false) then 'inactive'::text
+		when p_allowed_roles is not null
+		     and not coalesce(u.role::text = any (p_allowed_roles), false)
+			then 'role_denied'::text
+		else 'ok'::text
+	       end
+	  from (select 1) as one
+	  left join users u on u.clerk_user_id::text = p_user_id
+$$;
+
+-- Timestamps go out as UTC ISO-8601 text with milliseconds. Stable, as
+-- to_char is: an immutable one would not be inlined.
+create or replace function chatkit_iso(p_at timestamptz)
+returns text
+language sql
+stable
+as $$
+	select pg_catalog.to_char(p_at at time zone 'UTC'::text,
+				  'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'::text)
+$$;
+
+call chatkit_apply_access(pg_catalog.current_schema());

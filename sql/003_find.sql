@@ -1,15 +1,15 @@
 -- 003_find.sql: the read-only first step for a fresh connection.
--- Idempotent (create or replace). Rules for functions: sql/README.md.
+-- Idempotent; rules for every file: sql/README.md.
 --
 -- A new PostgreSQL backend compiles chatkit_acquire_session's PL/pgSQL on
--- its first call, which costs milliseconds: every plain CGI request pays
--- it. A program on a fresh connection therefore asks this plain SQL
--- function first: the user's row, and the newest active session in scope
--- with whether more than the threshold is left. When it is, that session
--- is the answer and nothing is written; a missing, inactive or refused
--- user is answered too; otherwise ("miss") the program calls
--- chatkit_acquire_session, which decides under the lock. Always one row,
--- in chatkit_acquire_session's shape.
+-- its first call, which every plain CGI request would pay
+-- (docs/performance.md). A program on a fresh connection therefore asks
+-- this plain SQL function first: the user check, and the newest active
+-- session in scope with whether more than the threshold is left. When it
+-- is, that session is the answer and nothing is written; a missing,
+-- inactive or refused user is answered too; otherwise ("miss") the
+-- program calls chatkit_acquire_session, which decides under the lock.
+-- Always one row, in chatkit_acquire_session's shape.
 create or replace function chatkit_find_session(
 	p_user_id	text,
 	p_device_id	text,		-- null: any device
@@ -27,53 +27,20 @@ returns table (
 language sql
 stable
 security definer
-set search_path from current	-- pinned below
 as $$
+	-- statement_timestamp(), not clock_timestamp(): a volatile argument
+	-- would keep chatkit_newest_session from being inlined.
 	select case
-		when u.clerk_user_id is null then 'no_user'
-		when not coalesce(u.is_active, false) then 'inactive'
-		when p_allowed_roles is not null
-		     and not coalesce(u.role::text = any (p_allowed_roles), false)
-			then 'role_denied'
-		when s.expires_at - pg_catalog.clock_timestamp() > pg_catalog.make_interval(secs => p_refresh_seconds::double precision)
+		when u.outcome <> 'ok' then u.outcome
+		when s.expires_at - pg_catalog.statement_timestamp() > pg_catalog.make_interval(secs => p_refresh_seconds::double precision)
 			then 'reused'
 		else 'miss'
 	       end,
 	       s.session_token, s.device_id, s.clerk_user_id, s.workflow_id,
-	       pg_catalog.to_char(s.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-	       pg_catalog.to_char(s.expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-	       s.metadata
-	  from (select 1) as one
-	  left join users u on u.clerk_user_id::text = p_user_id
-	  left join lateral (
-		select c.*
-		  from chatkit_sessions c
-		 where c.clerk_user_id = u.clerk_user_id::text
-		   and c.status = 'active'
-		   and c.expires_at > pg_catalog.clock_timestamp()
-		   and (p_device_id is null or c.device_id = p_device_id)
-		 order by c.created_at desc, c.expires_at desc
-		 limit 1) s on true
+	       chatkit_iso(s.created_at), chatkit_iso(s.expires_at), s.metadata
+	  from chatkit_user_outcome(p_user_id, p_allowed_roles) u
+	  left join chatkit_newest_session(p_user_id, p_device_id,
+					   pg_catalog.statement_timestamp()) s on true
 $$;
 
--- Access: as for chatkit_acquire_session (sql/002_acquire.sql).
-do $$
-declare
-	v_from text;
-	f regprocedure;
-begin
-	select pg_catalog.string_agg(x, ', ') into v_from
-	  from (select 'public'::text as x
-		union all
-		select pg_catalog.quote_ident(r.rolname::text)
-		  from pg_catalog.pg_roles r
-		 where r.rolname in ('anon', 'authenticated')) roles;
-	foreach f in array array[
-		'chatkit_find_session(text, text, integer, text[])'
-	]::regprocedure[] loop
-		execute pg_catalog.format('alter function %s set search_path = pg_catalog, %I, pg_temp',
-					  f, pg_catalog.current_schema());
-		execute pg_catalog.format('revoke all on function %s from %s', f, v_from);
-	end loop;
-end;
-$$;
+call chatkit_apply_access(pg_catalog.current_schema());

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# sql-security.bats: who may do what with the objects sql/*.sql creates.
+# sql-security.bats: who may do what with the objects sql/*.sql creates,
+# and the upgrade of a database that version 0.1.0's migrations made.
 #
 # Database chatkit (pg_start) is plain PostgreSQL: no Supabase roles when
 # it was migrated. Database supa imitates a Supabase project: roles anon,
@@ -7,9 +8,12 @@
 # migrating role (every new table, function and sequence in public granted
 # to all three) in place before sql/ is applied (twice), and a stand-in
 # auth.jwt() that reads request.jwt.claims as PostgREST sets it. Database
-# elsewhere is migrated with search_path = app. Role chatkit owns
-# everything; chatkit_cgi is a login role granted only what docs/database.md
-# says; mallory is any other login role.
+# elsewhere is migrated with search_path = app. Databases released and
+# supa_released (set up as supa) were migrated by 0.1.0's files
+# (tests/fixtures/sql-0.1.0), given rows, then migrated by sql/ twice;
+# current is migrated by sql/ beside them. Role chatkit owns everything;
+# chatkit_cgi is a login role granted only what docs/database.md says; mallory is
+# any other login role.
 
 bats_require_minimum_version 1.5.0
 
@@ -50,12 +54,97 @@ snapshot() {
 # migrate DB [PGOPTIONS]: apply sql/*.sql in order as chatkit, as the
 # docs/database.md says (one transaction per file).
 migrate() {
+	migrate_from "$TOP_SRCDIR/sql" "$@"
+}
+
+# migrate_from DIR DB [PGOPTIONS]: the same with DIR/*.sql.
+migrate_from() {
 	local f
-	for f in "$TOP_SRCDIR"/sql/*.sql; do
-		PGOPTIONS="-c client_min_messages=warning ${2:-}" \
+	for f in "$1"/*.sql; do
+		PGOPTIONS="-c client_min_messages=warning ${3:-}" \
 			"$(pg_bindir)/psql" -h 127.0.0.1 -p "$PG_TEST_PORT" -U chatkit \
-			-d "$1" -qtAX -v ON_ERROR_STOP=1 -1 -f "$f" >/dev/null ||
-			die "migration $f failed on database $1" || return
+			-d "$2" -qtAX -v ON_ERROR_STOP=1 -1 -f "$f" >/dev/null ||
+			die "migration $f failed on database $2" || return
+	done
+}
+
+# schema DB: pg_dump's schema of DB (objects, grants, policies, default
+# privileges), without the random \restrict key of newer pg_dump.
+schema() {
+	"$(pg_bindir)/pg_dump" -h 127.0.0.1 -p "$PG_TEST_PORT" -U postgres \
+		--schema-only "$1" | grep -v '^\\\(un\)\{0,1\}restrict '
+}
+
+# supabase_like DB: roles' rights as a Supabase project has them before
+# its first migration: Supabase's default privileges for chatkit, and a
+# stand-in auth.jwt().
+supabase_like() {
+	pg_sql_db "$1" "
+		grant usage on schema public to anon, authenticated, service_role;
+		alter default privileges for role chatkit in schema public
+			grant all on tables to anon, authenticated, service_role;
+		alter default privileges for role chatkit in schema public
+			grant all on functions to anon, authenticated, service_role;
+		alter default privileges for role chatkit in schema public
+			grant all on sequences to anon, authenticated, service_role;
+		create schema auth;
+		create function auth.jwt() returns jsonb language sql stable as
+			\$\$ select coalesce(nullif(current_setting('request.jwt.claims', true), ''),
+					     '{}')::jsonb \$\$;
+		grant usage on schema auth to chatkit, anon, authenticated, service_role;
+		grant execute on function auth.jwt() to chatkit, anon, authenticated, service_role"
+}
+
+# seed_released DB: users and sessions as 0.1.0 left them: three users
+# (active, admin, inactive) and sessions active, lapsed, expired and
+# revoked, with metadata.
+seed_released() {
+	_pg_psql "$1" chatkit <<-'SQL'
+		insert into users (clerk_user_id, role, is_active, created_at) values
+			('user_rel_a', 'member', true, now() - interval '30 days'),
+			('user_rel_b', 'admin', true, now() - interval '20 days'),
+			('user_rel_c', 'member', false, now() - interval '10 days');
+		insert into chatkit_sessions (id, clerk_user_id, device_id, workflow_id,
+			session_token, status, expires_at, metadata, last_activity_at,
+			created_at)
+		values
+			(gen_random_uuid(), 'user_rel_a', 'd1', 'wf_rel', 'tok_rel_a1', 'active',
+			 now() + interval '20 hours', '{"plan":"pro","n":[1,2]}', now(), now() - interval '4 hours'),
+			(gen_random_uuid(), 'user_rel_a', 'd2', 'wf_rel', 'tok_rel_a2', 'active',
+			 now() - interval '1 hour', '{}', now() - interval '2 days', now() - interval '2 days'),
+			(gen_random_uuid(), 'user_rel_a', 'd2', 'wf_rel', 'tok_rel_a3', 'expired',
+			 now() - interval '3 days', '{}', now() - interval '4 days', now() - interval '4 days'),
+			(gen_random_uuid(), 'user_rel_b', 'd1', 'wf_rel', 'tok_rel_b1', 'revoked',
+			 now() + interval '5 hours', '{"x":null}', now(), now() - interval '1 hour'),
+			(gen_random_uuid(), 'user_rel_b', 'd3', 'wf_rel', 'tok_rel_b2', 'active',
+			 now() + interval '2 hours', '{}', now(), now() - interval '1 hour'),
+			(gen_random_uuid(), 'user_rel_c', 'd1', 'wf_rel', 'tok_rel_c1', 'active',
+			 now() + interval '1 day', '{}', now(), now());
+	SQL
+}
+
+# table_rows DB: every row of users and chatkit_sessions, in order.
+table_rows() {
+	_pg_psql "$1" postgres <<-'SQL'
+		select 'users', u.* from users u order by clerk_user_id;
+		select 'chatkit_sessions', s.* from chatkit_sessions s order by session_token;
+	SQL
+}
+
+# upgrade DB: 0.1.0's migrations, rows, then sql/ twice; leaves
+# $BATS_FILE_TMPDIR/DB.{rows,schema}.{0,1,2}: before, after the upgrade,
+# after the second run.
+upgrade() {
+	local db=$1 i
+	migrate_from "$BATS_TEST_DIRNAME/fixtures/sql-0.1.0" "$db" &&
+		seed_released "$db" >/dev/null || return
+	for i in 0 1 2; do
+		if ((i > 0)); then
+			migrate "$db" || return
+		fi
+		table_rows "$db" >"$BATS_FILE_TMPDIR/$db.rows.$i" &&
+			schema "$db" >"$BATS_FILE_TMPDIR/$db.schema.$i" ||
+			die "could not read database $db" || return
 	done
 }
 
@@ -89,10 +178,13 @@ supa_session() {
 	SQL
 }
 
-# calls DB: one `select f(null::type, ...)` per function chatkit owns.
+# calls DB: one `select f(null::type, ...)` per function chatkit owns,
+# `call p(...)` per procedure.
 calls() {
 	_pg_psql "$1" postgres <<-'SQL'
-		select format('select %s(%s);', p.oid::regproc,
+		select format(case p.prokind when 'p' then 'call %s(%s);'
+					     else 'select %s(%s);' end,
+			      p.oid::regproc,
 			      coalesce((select string_agg('null::' || format_type(t, null), ', '
 							  order by n)
 					  from unnest(p.proargtypes) with ordinality as a(t, n)), ''))
@@ -121,30 +213,28 @@ setup_file() {
 		create database supa owner chatkit;
 		create database elsewhere owner chatkit" ||
 		die "could not create the roles and databases" || return
-	pg_sql_db supa "
-		grant usage on schema public to anon, authenticated, service_role;
-		alter default privileges for role chatkit in schema public
-			grant all on tables to anon, authenticated, service_role;
-		alter default privileges for role chatkit in schema public
-			grant all on functions to anon, authenticated, service_role;
-		alter default privileges for role chatkit in schema public
-			grant all on sequences to anon, authenticated, service_role;
-		create schema auth;
-		create function auth.jwt() returns jsonb language sql stable as
-			\$\$ select coalesce(nullif(current_setting('request.jwt.claims', true), ''),
-					     '{}')::jsonb \$\$;
-		grant usage on schema auth to chatkit, anon, authenticated, service_role;
-		grant execute on function auth.jwt() to chatkit, anon, authenticated, service_role" ||
-		die "could not prepare database supa" || return
+	supabase_like supa || die "could not prepare database supa" || return
 	migrate supa &&
 		snapshot supa >"$BATS_FILE_TMPDIR/supa.1" &&
 		migrate supa &&
-		snapshot supa >"$BATS_FILE_TMPDIR/supa.2" ||
+		snapshot supa >"$BATS_FILE_TMPDIR/supa.2" &&
+		schema supa >"$BATS_FILE_TMPDIR/supa.schema" ||
 		die "could not migrate database supa" || return
 
 	pg_sql_db elsewhere "create schema app authorization chatkit" &&
 		migrate elsewhere "-c search_path=app" ||
 		die "could not migrate database elsewhere" || return
+
+	pg_sql_db postgres "
+		create database current owner chatkit;
+		create database released owner chatkit;
+		create database supa_released owner chatkit" &&
+		migrate current &&
+		schema current >"$BATS_FILE_TMPDIR/current.schema" &&
+		upgrade released &&
+		supabase_like supa_released &&
+		upgrade supa_released ||
+		die "could not upgrade from 0.1.0" || return
 }
 
 teardown_file() {
@@ -173,7 +263,7 @@ setup() {
 	while IFS= read -r call; do
 		run as_role supa anon "$call"
 		assert_failure
-		assert_output --partial 'permission denied for function'
+		assert_output --regexp 'permission denied for (function|procedure)'
 		n=$((n + 1))
 	done < <(calls supa)
 	((n >= 4)) || fail "only $n functions found"
@@ -185,7 +275,7 @@ setup() {
 	while IFS= read -r call; do
 		run as_role supa authenticated "$call"
 		assert_failure
-		assert_output --partial 'permission denied for function'
+		assert_output --regexp 'permission denied for (function|procedure)'
 		n=$((n + 1))
 	done < <(calls supa)
 	((n >= 4)) || fail "only $n functions found"
@@ -323,13 +413,122 @@ setup() {
 	assert_output --partial 'policy public.users.users_self SELECT roles={authenticated}'
 }
 
-@test "functions pin search_path to pg_catalog, their schema and pg_temp" {
-	run -0 pg_sql "select distinct array_to_string(proconfig, ';') from pg_proc
-			where proowner = 'chatkit'::regrole"
-	assert_output 'search_path=pg_catalog, public, pg_temp'
-	run -0 _pg_psql elsewhere postgres <<<"select distinct array_to_string(proconfig, ';')
-		from pg_proc where proowner = 'chatkit'::regrole"
-	assert_output 'search_path=pg_catalog, app, pg_temp'
+@test "functions pin search_path to pg_catalog, their schema and pg_temp, but for the shared rules" {
+	# Inlinable: language sql, security invoker, not volatile, no SET.
+	local sql="select distinct coalesce(array_to_string(p.proconfig, ';'),
+			case when l.lanname = 'sql' and not p.prosecdef and p.provolatile <> 'v'
+			     then 'inlinable' else 'unpinned' end)
+		from pg_proc p join pg_language l on l.oid = p.prolang
+		where p.proowner = 'chatkit'::regrole order by 1"
+	run -0 pg_sql "$sql"
+	assert_output "$(printf 'inlinable\nsearch_path=pg_catalog, public, pg_temp')"
+	run -0 _pg_psql elsewhere postgres <<<"$sql"
+	assert_output "$(printf 'inlinable\nsearch_path=pg_catalog, app, pg_temp')"
+}
+
+@test "the shared rules are inlined, so the partial indexes serve the calls that use them" {
+	run -0 _pg_psql chatkit chatkit <<-'SQL'
+		set enable_seqscan = off;
+		explain (costs off, verbose) select * from chatkit_newest_session('user_x', null, now());
+		explain (costs off, verbose) select * from chatkit_user_outcome('user_x', null);
+		explain (costs off, verbose) select chatkit_iso(c.created_at) from chatkit_sessions c
+			where chatkit_session_is_lapsed(c.status, c.expires_at, now());
+	SQL
+	assert_output --partial 'Index Scan using chatkit_sessions_user_active on'
+	assert_output --partial 'Index Scan using users_pkey on'
+	assert_output --partial 'Index Scan using chatkit_sessions_active_expiry on'
+	refute_output --partial 'Function Scan'
+	refute_output --partial 'chatkit_session_is'
+	refute_output --partial 'chatkit_iso'
+}
+
+@test "the calls the program makes are security definer with search_path pinned" {
+	# The signatures cgi-bin/store.c calls.
+	run -0 pg_sql "select p.oid::regprocedure || ' ' || p.prosecdef || ' ' ||
+			      array_to_string(p.proconfig, ';')
+			 from pg_proc p
+			where p.oid in (
+				'chatkit_acquire_session(text, text, text, integer, integer, jsonb,
+					text[], uuid, uuid, integer, integer)'::regprocedure,
+				'chatkit_find_session(text, text, integer, text[])'::regprocedure,
+				'chatkit_list_sessions(text, text[], integer)'::regprocedure,
+				'chatkit_revoke_sessions(text, text, text[])'::regprocedure,
+				'chatkit_cleanup_batch(integer, integer)'::regprocedure)
+			order by 1"
+	assert_output "$(printf '%s true search_path=pg_catalog, public, pg_temp\n' \
+		'chatkit_acquire_session(text,text,text,integer,integer,jsonb,text[],uuid,uuid,integer,integer)' \
+		'chatkit_cleanup_batch(integer,integer)' \
+		'chatkit_find_session(text,text,integer,text[])' \
+		'chatkit_list_sessions(text,text[],integer)' \
+		'chatkit_revoke_sessions(text,text,text[])')"
+}
+
+@test "no function the migrations create is granted to PUBLIC, anon or authenticated" {
+	local db
+	for db in chatkit supa; do
+		run -0 _pg_psql "$db" postgres <<-'SQL'
+			select count(*) || ' functions, open: ' ||
+			       coalesce(string_agg(p.oid::regprocedure::text, ', ')
+					filter (where p.proacl is null
+						or exists (select 1 from aclexplode(p.proacl) a
+							    where a.grantee = 0
+							       or a.grantee::regrole::text
+								  in ('anon', 'authenticated'))),
+					'none')
+			  from pg_proc p
+			 where p.proowner = 'chatkit'::regrole
+		SQL
+		assert_output --regexp '^[0-9]+ functions, open: none$'
+		(("${output%% *}" >= 12)) || fail "only ${output%% *} functions in $db"
+	done
+}
+
+@test "one chatkit_acquire_session exists, the one the program calls, in a new and an upgraded database" {
+	local db
+	for db in chatkit released supa_released; do
+		run -0 _pg_psql "$db" postgres <<<"select oid::regprocedure from pg_proc
+			where proname in ('chatkit_acquire_session', 'chatkit_user_check')"
+		assert_output 'chatkit_acquire_session(text,text,text,integer,integer,jsonb,text[],uuid,uuid,integer,integer)'
+	done
+}
+
+@test "an upgrade from 0.1.0 keeps every row, and a second run too" {
+	local db
+	for db in released supa_released; do
+		run -0 grep -c . "$BATS_FILE_TMPDIR/$db.rows.0"
+		assert_output 9
+		run -0 diff "$BATS_FILE_TMPDIR/$db.rows.0" "$BATS_FILE_TMPDIR/$db.rows.1"
+		run -0 diff "$BATS_FILE_TMPDIR/$db.rows.1" "$BATS_FILE_TMPDIR/$db.rows.2"
+	done
+}
+
+@test "an upgrade from 0.1.0 leaves the schema, functions and grants of a new database" {
+	run -0 grep -c 'CREATE FUNCTION' "$BATS_FILE_TMPDIR/current.schema"
+	run -0 diff "$BATS_FILE_TMPDIR/current.schema" "$BATS_FILE_TMPDIR/released.schema.1"
+}
+
+@test "an upgrade from 0.1.0 under Supabase's default privileges leaves the grants and policies of a new database" {
+	run -0 grep -c 'CREATE POLICY' "$BATS_FILE_TMPDIR/supa.schema"
+	run -0 diff "$BATS_FILE_TMPDIR/supa.schema" "$BATS_FILE_TMPDIR/supa_released.schema.1"
+}
+
+@test "a second run on an upgraded database changes nothing" {
+	local db
+	for db in released supa_released; do
+		run -0 diff "$BATS_FILE_TMPDIR/$db.schema.1" "$BATS_FILE_TMPDIR/$db.schema.2"
+	done
+}
+
+@test "a session made before the upgrade is reused after it" {
+	cgi_env+=("CHATKIT_DATABASE_URL=host=127.0.0.1 port=$PG_TEST_PORT dbname=released user=chatkit")
+	session_call user_rel_a --body '{"deviceId":"d1"}'
+	assert_status 200
+	assert_json .session.chatKitSessionId tok_rel_a1
+	assert_json .session.metadata.plan pro
+	session_call user_rel_c --body '{"deviceId":"d1"}'
+	assert_status 403
+	run -0 _pg_psql released postgres <<<"select count(*) from chatkit_sessions"
+	assert_output 6
 }
 
 @test "overloads planted in public by another role do not run when the CGI acquires or reuses a session, nor in the other calls" {
