@@ -142,12 +142,27 @@ as $$
 	 limit 1
 $$;
 
--- The check every call makes first, one row: no_user | inactive |
--- role_denied | ok. p_allowed_roles null: every role.
+-- The check every call makes first, one row: outcome no_user | inactive |
+-- role_denied | ok, and the user's role as text (null for no_user).
+-- p_allowed_roles null: every role.
+--
+-- Earlier versions returned the outcome alone, and a function's row type
+-- cannot change in place: that one is dropped first. The callers find
+-- the new one by name (nothing records a dependency on it).
+do $$
+begin
+	if exists (select 1
+		     from pg_catalog.pg_proc p
+		    where p.oid = pg_catalog.to_regprocedure('chatkit_user_outcome(text, text[])'::text)
+		      and not ('role'::text = any (p.proargnames::text[]))) then
+		drop function chatkit_user_outcome(text, text[]);
+	end if;
+end;
+$$;
 create or replace function chatkit_user_outcome(
 	p_user_id	text,
 	p_allowed_roles	text[])
-returns table (outcome text)
+returns table (outcome text, role text)
 language sql
 stable
 as $$
@@ -158,7 +173,8 @@ as $$
 		     and not coalesce(u.role::text = any (p_allowed_roles), false)
 			then 'role_denied'::text
 		else 'ok'::text
-	       end
+	       end,
+	       u.role::text
 	  from (select 1) as one
 	  left join users u on u.clerk_user_id::text = p_user_id
 $$;
