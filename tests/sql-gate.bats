@@ -15,42 +15,9 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
+load helpers/sqltest
 
 LOCKER=chatkit-gate-locker
-
-# migrate DB: apply sql/*.sql in order as chatkit, one transaction each.
-migrate() {
-	local f
-	for f in "$TOP_SRCDIR"/sql/*.sql; do
-		_pg_psql "$1" chatkit -1 -f "$f" >/dev/null ||
-			die "migration $f failed on database $1" || return
-	done
-}
-
-# schema DB: pg_dump's schema of DB, without the random \restrict key of
-# newer pg_dump.
-schema() {
-	"$(pg_bindir)/pg_dump" -h 127.0.0.1 -p "$PG_TEST_PORT" -U postgres \
-		--schema-only "$1" | grep -v '^\\\(un\)\{0,1\}restrict '
-}
-
-# supabase_like DB: Supabase's default privileges for chatkit (every new
-# table and function in public granted to anon, authenticated and
-# service_role), and a stand-in auth.jwt().
-supabase_like() {
-	pg_sql_db "$1" "
-		grant usage on schema public to anon, authenticated, service_role;
-		alter default privileges for role chatkit in schema public
-			grant all on tables to anon, authenticated, service_role;
-		alter default privileges for role chatkit in schema public
-			grant all on functions to anon, authenticated, service_role;
-		create schema auth;
-		create function auth.jwt() returns jsonb language sql stable as
-			\$\$ select coalesce(nullif(current_setting('request.jwt.claims', true), ''),
-					     '{}')::jsonb \$\$;
-		grant usage on schema auth to chatkit, anon, authenticated, service_role;
-		grant execute on function auth.jwt() to chatkit, anon, authenticated, service_role"
-}
 
 # new_session USER [DB]: a session made by chatkit_acquire_session (TTL
 # 1 h); prints its token.
