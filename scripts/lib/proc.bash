@@ -59,6 +59,7 @@ spawn_as() {
 	((EUID != 0)) ||
 		as=(setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups --)
 	(cd / && exec "${as[@]}" "$@") &
+	# shellcheck disable=SC2034 # the caller's
 	SPAWNED_PID=$!
 }
 
