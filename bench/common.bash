@@ -1,6 +1,7 @@
-# bench/common.bash: what the bench scripts share: paths, the test
-# helpers, fail and median, missing packages, the out-of-tree build, the
-# floors and pgbouncer (pgb_start / pgb_stop).
+# bench/common.bash: what the bench scripts share: paths, the server
+# helpers (scripts/lib/: pg_start, pgb_start, httpd_start, ...) and
+# tokens.bash, fail and median, missing packages, the out-of-tree build
+# and the floors.
 #
 # After bench_build: BENCH_CGI (the program, built out of tree under
 # bench/.build/obj-*), BENCH_OBJ (that build directory), BENCH_BIN
@@ -19,8 +20,7 @@ export TOP_SRCDIR
 FLOOR_CFLAGS=${FLOOR_CFLAGS:--g -O2 -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wall -Wextra}
 FLOOR_LDFLAGS=${FLOOR_LDFLAGS:--pie -Wl,-z,relro -Wl,--as-needed}
 
-# die MESSAGE...: what tests/helpers/common.bash gives the helpers, which
-# we do not load (it needs bats).
+# die MESSAGE...: how the helpers report a failure.
 die() {
 	printf 'bench: %s\n' "$*" >&2
 	return 1
@@ -42,12 +42,12 @@ now() {
 	date +%s
 }
 
-# shellcheck source=../tests/helpers/pg.bash
-source "$TOP_SRCDIR/tests/helpers/pg.bash"
+# shellcheck source=../scripts/lib/pg.bash
+source "$TOP_SRCDIR/scripts/lib/pg.bash"
+# shellcheck source=../scripts/lib/httpd.bash
+source "$TOP_SRCDIR/scripts/lib/httpd.bash"
 # shellcheck source=../tests/helpers/tokens.bash
 source "$TOP_SRCDIR/tests/helpers/tokens.bash"
-# shellcheck source=../tests/helpers/httpd.bash
-source "$TOP_SRCDIR/tests/helpers/httpd.bash"
 
 # note TEXT...: progress on stderr.
 note() {
@@ -203,10 +203,6 @@ bench_pids() {
 	done
 	return 0
 }
-
-# pgbouncer: pgb_start [POOL_SIZE], pgb_stop, PGB_PORT, PGB_URL.
-# shellcheck source=../tests/helpers/pgbouncer.bash
-source "$TOP_SRCDIR/tests/helpers/pgbouncer.bash"
 
 # bench_pg_stop: pg_stop, in a shell of its own. Called from an EXIT
 # trap, a helper's bare `return` (pg_bindir's) gives the status of the

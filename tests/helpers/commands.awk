@@ -117,12 +117,12 @@ function record(kind, name) {
 
 # Words that run the next command given to them (after their options).
 function wrapper(x) {
-	return x ~ /^(run|exec|command|builtin|sudo|\$sudo|env|nice|nohup|timeout|setpriv|setsid|unshare|chroot|xargs|stdbuf|time|_pg_as_owner|as)$/
+	return x ~ /^(run|exec|command|builtin|sudo|\$sudo|env|nice|nohup|timeout|setpriv|setsid|unshare|chroot|xargs|stdbuf|time|run_as|spawn_as|pg_as_owner)$/
 }
 
 # Positional arguments a prefix takes before the command.
 function positional(x) {
-	return (x == "chroot" || x == "as") ? 1 : 0
+	return (x == "chroot" || x == "run_as" || x == "spawn_as" || x == "pg_as_owner") ? 1 : 0
 }
 
 function endword(   x, n, i, a) {

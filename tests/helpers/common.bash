@@ -53,7 +53,6 @@ now() {
 
 _helpers_dir=$(dirname "${BASH_SOURCE[0]}")
 source "$_helpers_dir/pg.bash"
-source "$_helpers_dir/pgbouncer.bash"
 source "$_helpers_dir/tokens.bash"
 source "$_helpers_dir/cgi.bash"
 unset _helpers_dir
