@@ -29,6 +29,36 @@ query_init(struct session_query *q, const struct config *cfg,
 	q->timeout = cfg->db_timeout;
 }
 
+/* What the client is told of each store result: a status and a sentence. */
+static const struct {
+	enum status status;
+	const char *message; /* NULL: the status's own sentence */
+} store_answers[STORE__MAX] = {
+    {ST_OK, NULL},				/* STORE_OK */
+    {ST_FORBIDDEN, "User role not found"},	/* STORE_NO_USER */
+    {ST_FORBIDDEN, "User account is inactive"}, /* STORE_INACTIVE */
+    {ST_FORBIDDEN, "User role not allowed"},	/* STORE_ROLE_DENIED */
+    {ST_TOO_MANY, NULL},			/* STORE_RATE_LIMITED */
+    {ST_UNAVAILABLE, NULL},			/* STORE_UNAVAILABLE */
+    {ST_UNAVAILABLE, NULL},			/* STORE_TIMEOUT */
+    {ST_INTERNAL, NULL},			/* STORE_ERROR */
+};
+
+/*
+ * The answer to a store result: returns its status and sets resp's
+ * message when the table has a sentence for it.
+ */
+static enum status
+store_answer(struct response *resp, enum store_result sr)
+{
+	if (sr >= STORE__MAX)
+		sr = STORE_ERROR;
+	if (store_answers[sr].message != NULL)
+		snprintf(resp->message, sizeof(resp->message), "%s",
+		    store_answers[sr].message);
+	return store_answers[sr].status;
+}
+
 /* {"<key>": value} as text (value is consumed), or NULL. */
 static char *
 wrap_body(const char *key, json_object *value)
@@ -255,7 +285,7 @@ create_session(const struct config *cfg, struct store *db, struct request *req,
 	q.threshold = cfg->refresh_threshold;
 	q.max_devices = cfg->max_devices;
 	q.create_rate = cfg->create_rate;
-	st = response_for_store(resp, store_acquire(db, &q, &sess, e));
+	st = store_answer(resp, store_acquire(db, &q, &sess, e));
 	if (st == ST_TOO_MANY) {
 		resp->retry_after = sess.retry_after;
 		snprintf(resp->message, sizeof(resp->message),
@@ -291,7 +321,7 @@ list_sessions(const struct config *cfg, struct store *db, struct request *req,
 
 	(void)req;
 	query_init(&q, cfg, who);
-	st = response_for_store(resp, store_list(db, &q, LIST_MAX, &json, e));
+	st = store_answer(resp, store_list(db, &q, LIST_MAX, &json, e));
 	if (st != ST_OK)
 		goto out;
 	st = ST_INTERNAL;
@@ -337,7 +367,7 @@ revoke_sessions(const struct config *cfg, struct store *db, struct request *req,
 	}
 	query_init(&q, cfg, who);
 	q.device_id = what.all ? NULL : what.device_id;
-	st = response_for_store(resp, store_revoke(db, &q, &n, e));
+	st = store_answer(resp, store_revoke(db, &q, &n, e));
 	if (st != ST_OK)
 		return st;
 	if ((resp->body = wrap_body("revoked", json_object_new_int64(n))) ==
