@@ -116,7 +116,6 @@ main(int argc, char **argv)
 	    .write = fd_write,
 	    .write_arg = &cgi};
 
-	version_ca_default();
 	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * A web server may pass a query string without "=" as arguments
