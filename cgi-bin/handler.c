@@ -142,7 +142,7 @@ cookie_stale(int64_t uat, const struct principal *who)
  * had.
  */
 static enum status
-request_keys(const struct config *cfg, time_t now, const struct keyset **keys,
+request_keys(const struct config *cfg, time_t now, struct keyset **keys,
     struct response *resp, struct err *e)
 {
 	*keys = cfg->keys.set;
@@ -169,7 +169,7 @@ authenticate(const struct config *cfg, struct token_cache *tokens,
 	char *cand[CREDENTIALS_MAX] = {NULL};
 	int64_t uat[CREDENTIALS_MAX];
 	struct token_rules rules;
-	const struct keyset *keys = NULL;
+	struct keyset *keys = NULL;
 	const char *first = NULL, *why;
 	enum token_result r;
 	enum cred_source src;

@@ -19,12 +19,12 @@
 struct keyset;
 
 struct key {
-	char *kid;   /* NULL for a PEM key: it matches any kid */
-	void *n;     /* BIGNUM *, owned: the modulus */
-	void *e;     /* BIGNUM *, owned: the public exponent */
-	void **mont; /* owned slot for n's BN_MONT_CTX *, set by the first
-		      * verification: a FastCGI process checks many tokens
-		      * with one key (a slot, so a const key can fill it) */
+	char *kid;  /* NULL for a PEM key: it matches any kid */
+	void *n;    /* BIGNUM *, owned: the modulus */
+	void *e;    /* BIGNUM *, owned: the public exponent */
+	void *mont; /* BN_MONT_CTX *, owned: n's Montgomery form, NULL
+		     * until the first verification makes it (a FastCGI
+		     * process checks many tokens with one key) */
 };
 
 /* Each returns a keyset the caller frees with keys_free, or NULL + e. */
@@ -33,18 +33,19 @@ struct keyset *keys_from_jwks(const char *json, size_t len, struct err *e);
 
 /*
  * The key for a token's kid (NULL: none in the header), borrowed from ks
- * for as long as ks lives; NULL when no key fits.
+ * for as long as ks lives; NULL when no key fits. Not const: verifying
+ * with the key fills its Montgomery form.
  */
-const struct key *keys_find(const struct keyset *ks, const char *kid);
+struct key *keys_find(struct keyset *ks, const char *kid);
 void keys_free(struct keyset *ks);
 
 /*
  * RS256: true when sig is k's RSASSA-PKCS1-v1_5 signature of the SHA-256
- * digest md; false with the reason in e otherwise.
+ * digest md; false with the reason in e otherwise. The first call with k
+ * makes k->mont, which later ones reuse.
  */
-bool keys_verify_sha256(const struct key *k,
-    const unsigned char md[KEYS_SHA256_LEN], const unsigned char *sig,
-    size_t sig_len, struct err *e);
+bool keys_verify_sha256(struct key *k, const unsigned char md[KEYS_SHA256_LEN],
+    const unsigned char *sig, size_t sig_len, struct err *e);
 
 /* Where keys come from: config.c picks a source and hands it to keys_load. */
 enum keys_form {

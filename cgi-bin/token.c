@@ -197,7 +197,7 @@ sha256(const void *data, size_t len, unsigned char md[SHA256_DIGEST_LENGTH])
  */
 static enum token_result
 check_signature(const char *input, size_t input_len, const char *sig64,
-    size_t sig64_len, const struct key *key, struct err *e)
+    size_t sig64_len, struct key *key, struct err *e)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH], *sig = NULL;
 	size_t sig_len = 0;
@@ -382,7 +382,7 @@ token_verify(const char *token, const struct token_rules *rules,
 	struct cache_entry *slot = NULL;
 	int64_t until = 0, from = 0;
 	const char *dot1, *dot2;
-	const struct key *key;
+	struct key *key;
 	json_object *claims = NULL;
 	char kid[KEYS_KID_MAX + 1];
 	size_t len;

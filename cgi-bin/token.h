@@ -37,7 +37,8 @@ enum token_result {
 };
 
 struct token_rules {
-	const struct keyset *keys; /* borrowed */
+	struct keyset *keys;	   /* borrowed; verifying fills a key's
+				      Montgomery form (keys.h) */
 	const char *issuer;	   /* NULL: iss not checked */
 	char *const *parties;	   /* allowed azp values */
 	size_t nparties;	   /* 0: azp not checked */

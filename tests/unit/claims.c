@@ -59,7 +59,7 @@ struct world {
 	struct mint_key main;	/* kid-main */
 	struct mint_key other;	/* kid-other */
 	struct keyring oneline; /* main as one line with literal \n */
-	const struct keyset *set[KS__MAX];
+	struct keyset *set[KS__MAX];
 	struct keyset *owned[KS__MAX];
 };
 
