@@ -12,7 +12,7 @@
 #include "request.h"
 #include "run.h"
 #include "store.h"
-#include "token.h"
+#include "tokencache.h"
 
 bool
 fcgi_detected(void)
@@ -78,7 +78,7 @@ fcgi_serve(void)
 	FCGX_Request r;
 	struct config cfg;
 	struct store *db = NULL;
-	struct token_cache *tokens = NULL;
+	struct tokencache *tokens = NULL;
 	struct run_io io;
 	bool loaded = false;
 
@@ -88,7 +88,7 @@ fcgi_serve(void)
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	/* Without memory for it, every token is simply verified each time. */
-	tokens = token_cache_new();
+	tokens = tokencache_new();
 	while (FCGX_Accept_r(&r) == 0) {
 		log_set_sink(stream_log, r.err);
 		if (!loaded || config_stale(&cfg, param_lookup, &r)) {
@@ -102,7 +102,8 @@ fcgi_serve(void)
 			config_load(&cfg, param_lookup, &r);
 			/* New keys or rules: what passed before proves nothing.
 			 */
-			token_cache_clear(tokens);
+			tokencache_free(tokens);
+			tokens = tokencache_new();
 			loaded = true;
 			if (db == NULL ||
 			    !same_url(old_url, cfg.database_url)) {
@@ -126,7 +127,7 @@ fcgi_serve(void)
 		FCGX_Finish_r(&r);
 	}
 	store_free(db);
-	token_cache_free(tokens);
+	tokencache_free(tokens);
 	if (loaded)
 		config_free(&cfg);
 	return 0;

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "store.h"
 #include "token.h"
+#include "tokencache.h"
 
 #define METADATA_DEPTH_MAX 64
 #define LIST_MAX 100				/* sessions in one GET answer */
@@ -157,12 +158,35 @@ request_keys(const struct config *cfg, time_t now, struct keyset **keys,
 }
 
 /*
+ * One candidate, from the token cache when tokens is kept and holds it,
+ * else through token_verify (and then kept there if it passes).
+ */
+static enum token_result
+verify(struct tokencache *tokens, const char *token,
+    const struct token_rules *rules, struct principal *who, struct err *e)
+{
+	struct tokencache_key key = {{0}, false};
+	enum token_result r;
+	size_t len;
+
+	if (tokens != NULL &&
+	    (len = strnlen(token, TOKEN_MAX + 1)) <= TOKEN_MAX &&
+	    tokencache_get(
+		tokens, token, len, rules->now, rules->skew, &key, who))
+		return TOK_OK;
+	r = token_verify(token, rules, who, e);
+	if (r == TOK_OK && tokens != NULL)
+		tokencache_put(tokens, &key, who);
+	return r;
+}
+
+/*
  * Verifies the candidates in turn; the first that passes wins. A token
  * whose kid the network keys lack makes one keycache_kid_miss call (it
  * decides whether to fetch) and is checked again with what that brings.
  */
 static enum status
-authenticate(const struct config *cfg, struct token_cache *tokens,
+authenticate(const struct config *cfg, struct tokencache *tokens,
     const struct request *req, time_t now, struct principal *who,
     struct response *resp, struct err *e)
 {
@@ -196,7 +220,7 @@ authenticate(const struct config *cfg, struct token_cache *tokens,
 	if ((st = request_keys(cfg, now, &keys, resp, e)) != ST_OK)
 		goto out;
 	if (cfg->keys.net != NULL)
-		token_cache_keys(tokens, keycache_generation(cfg->keys.net));
+		tokencache_keys(tokens, keycache_generation(cfg->keys.net));
 	st = ST_UNAUTHORIZED;
 	memset(&rules, 0, sizeof(rules));
 	rules.keys = keys;
@@ -205,21 +229,20 @@ authenticate(const struct config *cfg, struct token_cache *tokens,
 	rules.nparties = cfg->parties.n;
 	rules.skew = cfg->clock_skew;
 	rules.now = now;
-	rules.cache = tokens;
 	for (i = 0; i < n; i++) {
 		struct err te = {{0}};
 		const char *msg;
 
-		r = token_verify(cand[i], &rules, who, &te);
+		r = verify(tokens, cand[i], &rules, who, &te);
 		if (r == TOK_KEY && cfg->keys.net != NULL && !missed) {
 			missed = true;
 			if (keycache_kid_miss(
 				cfg->keys.net, &cfg->net, now, &keys)) {
 				rules.keys = keys;
-				token_cache_keys(
+				tokencache_keys(
 				    tokens, keycache_generation(cfg->keys.net));
 				memset(&te, 0, sizeof(te));
-				r = token_verify(cand[i], &rules, who, &te);
+				r = verify(tokens, cand[i], &rules, who, &te);
 			}
 		}
 		msg = token_result_message(r);
@@ -406,7 +429,7 @@ find_action(const char *method)
 }
 
 enum status
-handle(const struct config *cfg, struct store *db, struct token_cache *tokens,
+handle(const struct config *cfg, struct store *db, struct tokencache *tokens,
     struct request *req, time_t now, struct response *resp)
 {
 	struct err e = {{0}};

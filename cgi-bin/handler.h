@@ -10,7 +10,7 @@
 #include "response.h"
 
 struct store;
-struct token_cache;
+struct tokencache;
 
 /*
  * Answers req into resp in the order the contract implies: method,
@@ -20,7 +20,7 @@ struct token_cache;
  * tokens (NULL: none) caches verified tokens between requests.
  */
 enum status handle(const struct config *cfg, struct store *db,
-    struct token_cache *tokens, struct request *req, time_t now,
+    struct tokencache *tokens, struct request *req, time_t now,
     struct response *resp);
 
 #endif

@@ -10,7 +10,7 @@
 
 void
 run_request(const struct config *cfg, struct store *db,
-    struct token_cache *tokens, const struct run_io *io)
+    struct tokencache *tokens, const struct run_io *io)
 {
 	struct request req;
 	struct response resp;

@@ -8,7 +8,7 @@
 #include "request.h"
 
 struct store;
-struct token_cache;
+struct tokencache;
 
 /* Writes the rendered answer (len bytes, all of it or give up). */
 typedef void (*run_write_fn)(void *arg, const char *buf, size_t len);
@@ -29,6 +29,6 @@ struct run_io {
  * and frees everything the request allocated.
  */
 void run_request(const struct config *cfg, struct store *db,
-    struct token_cache *tokens, const struct run_io *io);
+    struct tokencache *tokens, const struct run_io *io);
 
 #endif
