@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* keys.h: RSA public keys from PEM text or a JWKS document, by kid, and
- * the sources they are loaded from (keys.c parses, keysource.c loads) */
+/* keys.h: RSA public keys from PEM text or a JWKS document, by kid */
 #ifndef KEYS_H
 #define KEYS_H
 
@@ -8,7 +7,6 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "file.h"
 
 #define KEYS_FILE_MAX (256 * 1024) /* bytes in a PEM or JWKS file */
 #define KEYS_MAX 16		   /* keys kept from one JWKS */
@@ -46,43 +44,5 @@ void keys_free(struct keyset *ks);
  */
 bool keys_verify_sha256(struct key *k, const unsigned char md[KEYS_SHA256_LEN],
     const unsigned char *sig, size_t sig_len, struct err *e);
-
-/* Where keys come from: config.c picks a source and hands it to keys_load. */
-enum keys_form {
-	KEYS_PEM_TEXT,	/* value is the PEM; a literal "\n" is a newline */
-	KEYS_PEM_FILE,	/* value is the path of a PEM file */
-	KEYS_JWKS_FILE, /* value is the path of a JWKS file */
-	KEYS_NETWORK,	/* value is CLERK_JWKS_URL: keys come per request
-			   from keycache.h, fetched when due */
-};
-
-struct keys_source {
-	enum keys_form form;
-	const char *setting; /* the setting that named it, for the log */
-	const char *value;   /* text or path, borrowed for the call */
-};
-
-struct keycache;
-
-/* The keys in use and what to look at to know they are out of date. */
-struct keyring {
-	struct keyset *set;	/* owned; NULL until loaded (or KEYS_NETWORK) */
-	struct file_watch file; /* the key file read, if any */
-	struct keycache *net;	/* KEYS_NETWORK: owned; keycache_get gives
-				   the keys of each request */
-};
-
-/*
- * Loads the keys src names into ring (zeroed first). False with the
- * reason in e (naming src->setting, never the key text) when they cannot
- * be read or hold no usable key; ring is usable for keys_ring_free either
- * way, and a missing file is still watched.
- */
-bool keys_load(
-    struct keyring *ring, const struct keys_source *src, struct err *e);
-
-/* True when a source the keys came from has changed since keys_load. */
-bool keys_stale(const struct keyring *ring);
-void keys_ring_free(struct keyring *ring);
 
 #endif

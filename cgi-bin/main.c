@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "auth.h"
 #include "cleanup.h"
 #include "config.h"
 #ifdef HAVE_LIBFCGI
@@ -108,6 +109,7 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	struct store *db = NULL;
+	struct auth *auth = NULL;
 	struct cgi_io cgi = {
 	    .in_fd = STDIN_FILENO, .idle_ms = -1, .out_fd = STDOUT_FILENO};
 	struct run_io io = {.lookup = config_getenv,
@@ -148,11 +150,13 @@ main(int argc, char **argv)
 	/* Configuration and keys are read before any byte of the request;
 	 * an error in them is logged once, by the request it fails. */
 	config_load(&cfg, config_getenv, NULL);
+	auth = auth_new(&cfg, 0);
 	if ((db = store_new(cfg.database_url)) == NULL) {
 		log_warnx("out of memory");
 		cfg.ok = false;
 	}
-	run_request(&cfg, db, NULL, &io);
+	run_request(&cfg, db, auth, &io);
+	auth_free(auth);
 	store_free(db);
 	config_free(&cfg);
 	return 0;
