@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "uuid.h"
 
 #define ROLES_TEXT_MAX 4096 /* bytes of the text[] literal */
 #define ACQUIRE_TRIES 2	    /* a serialization failure is retried once */
@@ -624,78 +624,6 @@ find(struct store *st, const struct session_query *q, const char *thr,
 }
 
 /*
- * len random bytes from the kernel: getrandom(2), or /dev/urandom where
- * it is missing (kernels before 3.17, or a seccomp filter that refuses
- * it with ENOSYS). False with errno set otherwise.
- */
-static bool
-random_bytes(unsigned char *buf, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-	int fd = -1;
-
-	while (got < len) {
-		if (fd < 0) {
-			n = getrandom(buf + got, len - got, 0);
-			if (n < 0 && errno == ENOSYS) {
-				fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-				if (fd < 0)
-					return false;
-				continue;
-			}
-		} else {
-			n = read(fd, buf + got, len - got);
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			if (fd >= 0)
-				close(fd);
-			return false;
-		}
-		got += (size_t)n;
-	}
-	if (fd >= 0)
-		close(fd);
-	return true;
-}
-
-/*
- * Two random (version 4) UUIDs in text, from one getrandom(2) call: the
- * id and the token of a row this call may create. Not libuuid, which
- * seeds its fallback generator with several system calls per UUID.
- */
-static bool
-random_uuids(char id[37], char token[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char r[32];
-	char *out;
-	size_t i, k;
-
-	if (!random_bytes(r, sizeof(r)))
-		return false;
-	for (k = 0; k < 2; k++) {
-		unsigned char *u = r + 16 * k;
-
-		u[6] = (unsigned char)((u[6] & 0x0f) | 0x40); /* version 4 */
-		u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 4122 */
-		out = k == 0 ? id : token;
-		for (i = 0; i < 16; i++) {
-			if (i == 4 || i == 6 || i == 8 || i == 10)
-				*out++ = '-';
-			*out++ = hex[u[i] >> 4];
-			*out++ = hex[u[i] & 0x0f];
-		}
-		*out = '\0';
-	}
-	return true;
-}
-
-/*
  * A statement or lock wait that the server ended for taking too long
  * (statement_timeout, lock_timeout, or our own cancel): neither retried
  * nor a reason to give up the named statement.
@@ -883,7 +811,8 @@ store_acquire(struct store *st, const struct session_query *q,
     struct session *s, struct err *e)
 {
 	const char *params[ACQUIRE_PARAMS], *roles_p;
-	char ttl[24], thr[24], roles[ROLES_TEXT_MAX], id[37], token[37];
+	char ttl[24], thr[24], roles[ROLES_TEXT_MAX];
+	char uuids[2][UUID_TEXT_SIZE]; /* the id and the token of a new row */
 	char cap[24], rate[24];
 	PGresult *res = NULL;
 	const char *outcome;
@@ -907,7 +836,7 @@ store_acquire(struct store *st, const struct session_query *q,
 		res = NULL;
 		if (!store_connect(st, &fresh, e))
 			return STORE_UNAVAILABLE;
-		if (!random_uuids(id, token)) {
+		if (!uuid_v4(uuids, 2)) {
 			err_set(e, "getrandom failed: %s", strerror(errno));
 			return STORE_ERROR;
 		}
@@ -918,8 +847,8 @@ store_acquire(struct store *st, const struct session_query *q,
 		params[4] = thr;
 		params[5] = q->metadata;
 		params[6] = roles_p;
-		params[7] = id;
-		params[8] = token;
+		params[7] = uuids[0];
+		params[8] = uuids[1];
 		params[9] = cap;
 		params[10] = rate;
 		/* A new connection with a server's own pid: a new backend. */
