@@ -3,20 +3,18 @@
  * a bounded cancel, the retry of what a second try cures, and the named
  * statement of a backend of our own */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
 
+#include "child.h"
 #include "db.h"
 #include "log.h"
 
@@ -285,105 +283,73 @@ db_connect(struct db *db, struct err *e)
 }
 
 /*
- * The child's side of cancel_statement: PQcancel, then on fd 'y' when the
- * server confirmed the cancel, or 'n' and libpq's reason. PQcancel makes
- * system calls only (libpq allows it in a signal handler), so it is safe
- * in the child of a process that may have threads; _exit flushes nothing
- * of the parent's (FastCGI streams, stdio).
+ * The child's side of cancel_statement: PQcancel, then 'y' on fd when
+ * the server confirmed the cancel, or 'n' and libpq's reason. PQcancel
+ * makes system calls only (libpq allows it in a signal handler), so it
+ * is safe in the child of a process that may have threads.
  */
 static void
-cancel_child(PGcancel *c, int fd)
+cancel_child(void *arg, int fd)
 {
 	char msg[1 + CANCEL_MSG_MAX];
 	size_t n = 1;
 
 	msg[0] = 'y';
-	if (!PQcancel(c, msg + 1, CANCEL_MSG_MAX)) {
+	if (!PQcancel(arg, msg + 1, CANCEL_MSG_MAX)) {
 		msg[0] = 'n';
 		n += strlen(msg + 1);
 	}
 	if (write(fd, msg, n) != (ssize_t)n)
 		_exit(1);
-	_exit(0);
 }
 
 /*
- * Asks the server to cancel the running statement by the deadline: true
+ * Asks the server to cancel the running statement within wait_ms: true
  * when it confirmed by then. PQcancel sends a request on a connection of
  * its own (pgbouncer passes it on to the server connection in use) and
  * waits for the server to close it, with no limit: a server or pooler
- * that stopped answering never does. So PQcancel runs in a child process,
- * killed and reaped at the deadline; the parent only waits on a pipe.
- * False, with the reason in e, when the cancel failed or is unconfirmed:
- * it may still reach the server later and end whatever runs then, so the
- * connection must not serve another statement.
+ * that stopped answering never does. So PQcancel runs in a child process
+ * (child_run), killed and reaped at the deadline. False, with the reason
+ * in e, when the cancel failed or is unconfirmed: it may still reach the
+ * server later and end whatever runs then, so the connection must not
+ * serve another statement.
  */
 static bool
-cancel_statement(struct db *db, long long deadline, struct err *e)
+cancel_statement(struct db *db, long long wait_ms, struct err *e)
 {
 	char msg[2 + CANCEL_MSG_MAX];
-	PGcancel *c = NULL;
-	int fds[2] = {-1, -1}, rc = -1;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid = -1;
-	bool ended = false, ok = false;
+	struct err ce = {{0}};
+	enum child_result cr;
+	PGcancel *c;
+	size_t len;
+	bool ok = false;
 
 	if ((c = PQgetCancel(db->conn)) == NULL) {
 		err_set(e, "cancel request not sent: PQgetCancel failed");
-		goto out;
+		return false;
 	}
-	if (pipe2(fds, O_CLOEXEC) == -1) {
-		err_set(
-		    e, "cancel request not sent: pipe: %s", strerror(errno));
-		goto out;
-	}
-	if ((pid = fork()) == -1) {
-		err_set(
-		    e, "cancel request not sent: fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		cancel_child(c, fds[1]);
-	}
-	close(fds[1]);
-	fds[1] = -1;
-	/* The child writes less than msg holds: end of file is its exit. */
-	while ((rc = wait_fd(fds[0], POLLIN, deadline)) > 0) {
-		n = read(fds[0], msg + got, sizeof(msg) - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ended = n == 0;
-			break;
-		}
-		got += (size_t)n;
-	}
-	msg[got] = '\0';
-	if (rc == 0)
+	cr = child_run(cancel_child, c, wait_ms, msg, sizeof(msg), &len, &ce);
+	switch (cr) {
+	case CHILD_DONE:
+		if (len > 0 && msg[0] == 'y')
+			ok = true;
+		else if (len > 0 && msg[0] == 'n')
+			err_set(e, "cancel request failed: %s", msg + 1);
+		else
+			err_set(e, "cancel request failed: "
+				   "its process said nothing");
+		break;
+	case CHILD_TIMEOUT:
 		err_set(e, "no answer to a cancel request within %d ms",
 		    CANCEL_GRACE_MS);
-	else if (!ended)
-		err_set(e, "cancel request: waiting for its process: %s",
-		    strerror(errno));
-	else if (got > 0 && msg[0] == 'y')
-		ok = true;
-	else if (got > 0 && msg[0] == 'n')
-		err_set(e, "cancel request failed: %s", msg + 1);
-	else
-		err_set(e, "cancel request failed: its process said nothing");
-	if (!ended && kill(pid, SIGKILL) == -1)
-		log_warnx("database: kill of the cancel process %ld: %s",
-		    (long)pid, strerror(errno));
-out:
-	/* With SIGCHLD ignored the system reaps it: ECHILD, once it ended. */
-	while (pid > 0 && waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
+		break;
+	case CHILD_UNSTARTED:
+		err_set(e, "cancel request not sent: %s", ce.msg);
+		break;
+	default:
+		err_set(e, "cancel request: %s", ce.msg);
+		break;
+	}
 	PQfreeCancel(c);
 	return ok;
 }
@@ -420,7 +386,7 @@ get_result(struct db *db)
 			db->timed_out = true;
 			cancelled = true;
 			deadline = now_ms() + CANCEL_GRACE_MS;
-			if (cancel_statement(db, deadline, &ce))
+			if (cancel_statement(db, CANCEL_GRACE_MS, &ce))
 				continue;
 			log_warnx("database: %s; connection closed", ce.msg);
 			PQclear(res);
