@@ -27,8 +27,8 @@ enum child_result {
 /*
  * Runs fn(arg, fd) in a child process and reads what it writes for at
  * most wait_ms: its message, NUL-terminated, in buf (at most size - 1
- * bytes, *len of them; size is 2 or more). No process or descriptor
- * outlives the call.
+ * bytes, *len of them; size is 2 or more), or with CHILD_TIMEOUT what
+ * it wrote by then. No process or descriptor outlives the call.
  */
 enum child_result child_run(child_fn fn, void *arg, long long wait_ms,
     char *buf, size_t size, size_t *len, struct err *e);

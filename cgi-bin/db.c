@@ -17,6 +17,7 @@
 #include "child.h"
 #include "db.h"
 #include "log.h"
+#include "lookup.h"
 
 #define DB_TRIES 2	     /* a serialization failure is retried once */
 #define CANCEL_GRACE_MS 1000 /* past the deadline: a cancel, then the end */
@@ -151,29 +152,23 @@ db_free(struct db *db)
 
 /*
  * Whether the connection's settings come from a pg_service.conf entry
- * (PGSERVICE, or service= in the URL). libpq fills in a service's values
- * only where nothing was given, so our defaults below would silently win
- * over what the operator wrote there; with a service, there are none.
+ * (PGSERVICE, or service= in opts, the URL's keywords). libpq fills in a
+ * service's values only where nothing was given, so our defaults and
+ * looked-up addresses would silently win over what the operator wrote
+ * there; with a service, there are none.
  */
 static bool
-service_named(const char *url)
+service_named(const PQconninfoOption *opts)
 {
-	PQconninfoOption *opts, *o;
-	bool named = false;
+	const PQconninfoOption *o;
 
 	if (getenv("PGSERVICE") != NULL)
 		return true;
-	if (url == NULL)
-		return false;
-	/* A URL libpq cannot parse fails to connect anyway. */
-	if ((opts = PQconninfoParse(url, NULL)) == NULL)
-		return true;
-	for (o = opts; o->keyword != NULL; o++)
+	for (o = opts; o != NULL && o->keyword != NULL; o++)
 		if (strcmp(o->keyword, "service") == 0 && o->val != NULL &&
 		    o->val[0] != '\0')
-			named = true;
-	PQconninfoFree(opts);
-	return named;
+			return true;
+	return false;
 }
 
 /*
@@ -217,16 +212,22 @@ backend_pid_plausible(PGconn *conn)
 /*
  * A connection that is up, or false with the reason in e. db->fresh
  * tells whether it was opened just now (a kept one may have died
- * unseen). The connection is made without blocking, so that it ends by
- * the call's deadline (or a shorter connect_timeout the user set).
+ * unseen). The connection is made without blocking, and host names are
+ * looked up first in a child process (lookup_hosts): libpq's own lookup
+ * would block for as long as the resolver takes. So it ends by the
+ * call's deadline (or a shorter connect_timeout the user set).
  */
 static bool
 db_connect(struct db *db, struct err *e)
 {
-	const char *keys[4], *vals[4];
+	const char *keys[8], *vals[8];
 	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+	PQconninfoOption *opts = NULL;
+	struct lookup lk = {NULL, NULL, NULL};
+	struct err le = {{0}};
+	enum lookup_result lr;
 	long long deadline = db->deadline, ct;
-	bool service;
+	bool service, ok = false;
 	int n = 0, rc = 1;
 
 	db->fresh = false;
@@ -234,14 +235,21 @@ db_connect(struct db *db, struct err *e)
 		return true;
 	db->fresh = true;
 	drop_connection(db);
-	/* Earlier keywords are overridden by what the URL itself sets. */
-	service = service_named(db->url);
+	/*
+	 * The URL's keywords; NULL when it is not keywords but a bare
+	 * database name (libpq takes the rest from the environment), or
+	 * text libpq refuses (it fails to connect anyway).
+	 */
+	if (db->url != NULL)
+		opts = PQconninfoParse(db->url, NULL);
+	service = service_named(opts);
 	/*
 	 * GSSAPI encryption is tried first by default, which sets up
 	 * Kerberos (krb5.conf, keytab and credential cache lookups) on every
 	 * connection although a web server's CGI user has no ticket. Who
 	 * uses it says so: PGGSSENCMODE, gssencmode= in the URL or in a
-	 * service entry.
+	 * service entry. Earlier keywords are overridden by what the URL
+	 * itself sets, later ones override it.
 	 */
 	if (!service && getenv("PGGSSENCMODE") == NULL) {
 		keys[n] = "gssencmode";
@@ -253,11 +261,31 @@ db_connect(struct db *db, struct err *e)
 		keys[n] = "dbname";
 		vals[n++] = db->url;
 	}
+	lr = service ? LOOKUP_NONE
+		     : lookup_hosts(opts, deadline - now_ms(), &lk, &le);
+	if (lr == LOOKUP_TIMEOUT) {
+		err_set(e, "database connection timed out %s", le.msg);
+		goto out;
+	}
+	if (lr != LOOKUP_NONE && lr != LOOKUP_OK) {
+		err_set(e, "database connection failed: %s", le.msg);
+		goto out;
+	}
+	if (lr == LOOKUP_OK) {
+		keys[n] = "host";
+		vals[n++] = lk.host;
+		keys[n] = "hostaddr";
+		vals[n++] = lk.hostaddr;
+		if (lk.port != NULL) {
+			keys[n] = "port";
+			vals[n++] = lk.port;
+		}
+	}
 	keys[n] = NULL;
 	vals[n] = NULL;
 	if ((db->conn = PQconnectStartParams(keys, vals, 1)) == NULL) {
 		err_set(e, "database: out of memory");
-		return false;
+		goto out;
 	}
 	PQsetNoticeProcessor(db->conn, notice_log, NULL);
 	if ((ct = connect_timeout_ms(db->conn)) >= 0 &&
@@ -272,14 +300,18 @@ db_connect(struct db *db, struct err *e)
 		ps = PQconnectPoll(db->conn);
 	}
 	if (ps == PGRES_POLLING_OK && PQstatus(db->conn) == CONNECTION_OK)
-		return true;
-	if (rc == 0)
+		ok = true;
+	else if (rc == 0)
 		err_set(e, "database connection timed out");
 	else
 		err_set(e, "database connection failed: %s",
 		    PQerrorMessage(db->conn));
-	drop_connection(db);
-	return false;
+out:
+	if (!ok)
+		drop_connection(db);
+	lookup_free(&lk);
+	PQconninfoFree(opts);
+	return ok;
 }
 
 /*
