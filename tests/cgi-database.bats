@@ -180,7 +180,7 @@ internal_error() {
 	assert_rows "$user" 1
 }
 
-# GSSAPI encryption is off unless asked for (store.c); the test server has
+# GSSAPI encryption is off unless asked for (db.c); the test server has
 # no Kerberos, so a request for it shows as a failed connection.
 @test "gssencmode=require in CHATKIT_DATABASE_URL is honoured" {
 	unavailable CHATKIT_DATABASE_URL="$CHATKIT_DATABASE_URL gssencmode=require"

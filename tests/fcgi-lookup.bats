@@ -1,0 +1,1 @@
+cgi-lookup.bats
