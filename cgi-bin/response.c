@@ -64,32 +64,6 @@ response_error(struct response *r, enum status st)
 	r->body = NULL;
 }
 
-/* What the client is told of each store result: a status and a sentence. */
-static const struct {
-	enum status status;
-	const char *message; /* NULL: the status's own sentence */
-} store_answers[STORE__MAX] = {
-    {ST_OK, NULL},				/* STORE_OK */
-    {ST_FORBIDDEN, "User role not found"},	/* STORE_NO_USER */
-    {ST_FORBIDDEN, "User account is inactive"}, /* STORE_INACTIVE */
-    {ST_FORBIDDEN, "User role not allowed"},	/* STORE_ROLE_DENIED */
-    {ST_TOO_MANY, NULL},			/* STORE_RATE_LIMITED */
-    {ST_UNAVAILABLE, NULL},			/* STORE_UNAVAILABLE */
-    {ST_UNAVAILABLE, NULL},			/* STORE_TIMEOUT */
-    {ST_INTERNAL, NULL},			/* STORE_ERROR */
-};
-
-enum status
-response_for_store(struct response *r, enum store_result sr)
-{
-	if (sr >= STORE__MAX)
-		sr = STORE_ERROR;
-	if (store_answers[sr].message != NULL)
-		snprintf(r->message, sizeof(r->message), "%s",
-		    store_answers[sr].message);
-	return store_answers[sr].status;
-}
-
 int
 response_code(enum status st)
 {

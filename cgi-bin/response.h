@@ -5,8 +5,6 @@
 
 #include <stddef.h>
 
-#include "store.h"
-
 enum status {
 	ST_OK,
 	ST_BAD_REQUEST,
@@ -36,12 +34,6 @@ void response_init(struct response *);
 void response_free(struct response *);
 /* Makes r an error response; the message set before (or "") is kept. */
 void response_error(struct response *, enum status);
-
-/*
- * The answer to a store result (one table, response.c): returns its
- * status and sets r's message when the table has a sentence for it.
- */
-enum status response_for_store(struct response *r, enum store_result);
 
 int response_code(enum status);
 char *response_render(const struct response *, size_t *len);

@@ -9,8 +9,8 @@
 #include "run.h"
 
 void
-run_request(const struct config *cfg, struct store *db,
-    struct token_cache *tokens, const struct run_io *io)
+run_request(const struct config *cfg, struct store *db, struct auth *auth,
+    const struct run_io *io)
 {
 	struct request req;
 	struct response resp;
@@ -19,7 +19,7 @@ run_request(const struct config *cfg, struct store *db,
 
 	request_from_env(
 	    &req, io->lookup, io->lookup_arg, io->read, io->read_arg);
-	handle(cfg, db, tokens, &req, time(NULL), &resp);
+	handle(cfg, db, auth, &req, time(NULL), &resp);
 	if ((out = response_render(&resp, &len)) != NULL)
 		io->write(io->write_arg, out, len);
 	else

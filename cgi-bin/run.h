@@ -8,7 +8,7 @@
 #include "request.h"
 
 struct store;
-struct token_cache;
+struct auth;
 
 /* Writes the rendered answer (len bytes, all of it or give up). */
 typedef void (*run_write_fn)(void *arg, const char *buf, size_t len);
@@ -25,10 +25,10 @@ struct run_io {
 
 /*
  * Reads one request through io, answers it with handle() (cfg, db and
- * tokens as there), writes the answer, takes what is left of the body
+ * auth as there), writes the answer, takes what is left of the body
  * and frees everything the request allocated.
  */
-void run_request(const struct config *cfg, struct store *db,
-    struct token_cache *tokens, const struct run_io *io);
+void run_request(const struct config *cfg, struct store *db, struct auth *auth,
+    const struct run_io *io);
 
 #endif

@@ -9,7 +9,7 @@
 
 struct store;
 
-/* What store_acquire found; response.c maps each to the client's answer. */
+/* What store_acquire found; handler.c maps each to the client's answer. */
 enum store_result {
 	STORE_OK,	    /* *s filled */
 	STORE_NO_USER,	    /* the user has no row in users */
