@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* store.h: PostgreSQL: connect; acquire, list, revoke and cleanup calls */
+/* store.h: the session calls: acquire, list, revoke and cleanup */
 #ifndef STORE_H
 #define STORE_H
 
