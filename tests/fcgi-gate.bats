@@ -225,3 +225,27 @@ assert_unauthorized() {
 	assert_json .message 'Setting CHATKIT_SESSION_RATE is invalid.'
 	assert_that "$gate_stderr" =~ 'CHATKIT_SESSION_RATE="fast" is not a whole number' "log"
 }
+
+@test "on a kept connection of its own the gate's check and the endpoint's call both run as named statements" {
+	local url="$CHATKIT_DATABASE_URL connect_timeout=8" mark
+	new_session "$user" dev-named
+	pg_sql "alter role chatkit set log_statement = 'all'" >/dev/null
+	mark=$(wc -l <"$PG_TEST_DIR/server.log")
+	# A new connection: its first call is unnamed, the next prepare.
+	gate_call --token "$session_id" CHATKIT_DATABASE_URL="$url"
+	assert_status 200
+	gate_call --token "$session_id" CHATKIT_DATABASE_URL="$url"
+	assert_status 200
+	session_call "$user" --body '{"deviceId":"dev-named"}' CHATKIT_DATABASE_URL="$url"
+	assert_status 200
+	session_call "$user" --body '{"deviceId":"dev-named"}' CHATKIT_DATABASE_URL="$url"
+	assert_status 200
+	gate_call --token "$session_id" CHATKIT_DATABASE_URL="$url"
+	assert_status 200
+	pg_sql "alter role chatkit reset log_statement" >/dev/null
+	tail -n +"$((mark + 1))" "$PG_TEST_DIR/server.log" >"$BATS_TEST_TMPDIR/log"
+	assert_that "$(grep -c 'execute chatkit_check_[0-9a-f]*:' "$BATS_TEST_TMPDIR/log")" == 2 \
+		"executions of the gate's named statement"
+	assert_that "$(grep -c 'execute chatkit_acquire_[0-9a-f]*:' "$BATS_TEST_TMPDIR/log")" == 2 \
+		"executions of the endpoint's named statement"
+}
