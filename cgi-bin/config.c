@@ -66,6 +66,7 @@ static const struct setting settings[] = {
     {"CHATKIT_CREATE_RATE", T_NUMBER, "30", OFF(create_rate), 0, 100000},
     {"CHATKIT_RETENTION_DAYS", T_NUMBER, "30", OFF(retention_days), 1, 36500},
     {"CHATKIT_DB_TIMEOUT", T_SECONDS, "5", OFF(db_timeout), 1, 3600},
+    {"CHATKIT_SESSION_RATE", T_NUMBER, "120", OFF(session_rate), 0, 1000000},
     {"CLERK_PUBLISHABLE_KEY", T_STRING, NULL, OFF(publishable_key), 0, 0},
     {"CLERK_JWKS_URL", T_STRING, NULL, OFF(jwks_url), 0, 0},
     {"CLERK_JWKS_TTL", T_SECONDS, "3600", OFF(jwks_ttl), 1, 31536000},

@@ -14,7 +14,7 @@
 /* Looks a setting up (a FastCGI param, then the environment); borrowed. */
 typedef const char *(*config_lookup_fn)(const char *name, void *arg);
 
-#define CONFIG_SOURCES 22 /* looked-up names: the settings + CHATKIT_CONFIG */
+#define CONFIG_SOURCES 23 /* looked-up names: the settings + CHATKIT_CONFIG */
 
 struct config_list {
 	char *item[CONFIG_LIST_MAX];
@@ -37,6 +37,7 @@ struct config {
 	long create_rate;	    /* creates per user per hour; 0: no limit */
 	long retention_days;	    /* --cleanup keeps newer rows */
 	long db_timeout;	    /* seconds: CHATKIT_DB_TIMEOUT */
+	long session_rate;	    /* gate: a minute, a session; 0: no limit */
 	char *publishable_key;	    /* CLERK_PUBLISHABLE_KEY */
 	char *jwks_url;		    /* CLERK_JWKS_URL, or the key's */
 	char *cache_dir;	    /* CHATKIT_CACHE_DIR */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* db.c: libpq plumbing: a non-blocking connect, one deadline per call,
  * a bounded cancel, the retry of what a second try cures, and the named
- * statement of a backend of our own */
+ * statements of a backend of our own */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -23,6 +23,7 @@
 #define CANCEL_GRACE_MS 1000 /* past the deadline: a cancel, then the end */
 #define CANCEL_MSG_MAX 256   /* bytes of PQcancel's reason, with its NUL */
 #define STMT_NAME_MAX 64     /* bytes of a named statement's name */
+#define NAMED_MAX 4	     /* named statements on one connection */
 
 /*
  * Linux's largest process id (PID_MAX_LIMIT on 64-bit; the BSDs' limits
@@ -35,20 +36,26 @@
 
 enum prep {
 	PREP_UNKNOWN, /* not looked at yet on this connection */
-	PREP_READY,   /* db->named is prepared as db->name */
+	PREP_OWN,     /* our own backend: statements may be named */
 	PREP_OFF      /* a pooler, or a failure: unnamed statements only */
 };
 
+/* A statement prepared on the connection. */
+struct named {
+	const struct db_stmt *stmt;
+	char name[STMT_NAME_MAX]; /* prefix and text hash */
+};
+
 struct db {
-	PGconn *conn;		     /* NULL until first use */
-	char *url;		     /* CHATKIT_DATABASE_URL or NULL */
-	bool fresh;		     /* conn was opened by this try */
-	enum prep prep;		     /* of conn */
-	const struct db_stmt *named; /* with PREP_READY */
-	char name[STMT_NAME_MAX];    /* its name: prefix and text hash */
-	long timeout;		     /* of this call, seconds */
-	long long deadline;	     /* of this call, monotonic ms */
-	bool timed_out;		     /* this call's deadline passed */
+	PGconn *conn;		       /* NULL until first use */
+	char *url;		       /* CHATKIT_DATABASE_URL or NULL */
+	bool fresh;		       /* conn was opened by this try */
+	enum prep prep;		       /* of conn */
+	struct named named[NAMED_MAX]; /* with PREP_OWN, prepared on conn */
+	size_t nnamed;		       /* of named[] */
+	long timeout;		       /* of this call, seconds */
+	long long deadline;	       /* of this call, monotonic ms */
+	bool timed_out;		       /* this call's deadline passed */
 };
 
 /* Milliseconds on the monotonic clock. */
@@ -112,6 +119,7 @@ drop_connection(struct db *db)
 		PQfinish(db->conn);
 	db->conn = NULL;
 	db->prep = PREP_UNKNOWN;
+	db->nnamed = 0;
 }
 
 /* FNV-1a, 32 bits: a name for a statement text, not a security measure. */
@@ -461,9 +469,9 @@ exec_params(struct db *db, const char *sql, int n, const char *const *v)
 }
 
 static PGresult *
-exec_prepared(struct db *db, int n, const char *const *v)
+exec_prepared(struct db *db, const char *name, int n, const char *const *v)
 {
-	if (!PQsendQueryPrepared(db->conn, db->name, n, v, NULL, NULL, 0))
+	if (!PQsendQueryPrepared(db->conn, name, n, v, NULL, NULL, 0))
 		return NULL;
 	return get_result(db);
 }
@@ -558,11 +566,12 @@ attempt_result(struct db *db, const PGresult *res, int tries, const char *what,
  * the backend is shown to be ours alone: the process id the server
  * reported at connect time (BackendKeyData) is the one pg_backend_pid()
  * gives. A pooler makes up its own, so behind one they differ (and one
- * no server process could have needs no asking). Any failure here only
- * means unnamed statements, as in CGI mode.
+ * no server process could have needs no asking). Sets db->prep to
+ * PREP_OWN or PREP_OFF; leaves it PREP_UNKNOWN when the server was too
+ * slow to say, to look again on the next request.
  */
 static void
-own_backend_prepare(struct db *db, const struct db_stmt *s)
+own_backend(struct db *db)
 {
 	PGresult *res;
 	char pid[24];
@@ -578,22 +587,42 @@ own_backend_prepare(struct db *db, const struct db_stmt *s)
 	      PQntuples(res) == 1 && PQnfields(res) == 1 &&
 	      strcmp(PQgetvalue(res, 0, 0), pid) == 0;
 	PQclear(res);
-	/* A server too slow to say: look again on the next request. */
 	if (db->timed_out || db->conn == NULL)
 		return;
-	db->prep = PREP_OFF;
-	if (!own)
-		return;
-	res = NULL;
-	snprintf(
-	    db->name, sizeof(db->name), "%s%08lx", s->named, text_hash(s->sql));
-	if (PQsendPrepare(db->conn, db->name, s->sql, s->nparams, NULL))
+	db->prep = own ? PREP_OWN : PREP_OFF;
+}
+
+/* Where s is among the connection's named statements, or -1. */
+static int
+named_index(const struct db *db, const struct db_stmt *s)
+{
+	size_t i;
+
+	for (i = 0; i < db->nnamed; i++)
+		if (db->named[i].stmt == s)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Prepares s on our own backend, as named[nnamed]; there is room for
+ * NAMED_MAX (a process runs a few statements, the endpoint's and the
+ * gate's). Any failure only means unnamed statements, as in CGI mode; a
+ * server too slow to answer leaves s unnamed until the next request.
+ */
+static void
+prepare(struct db *db, const struct db_stmt *s)
+{
+	PGresult *res = NULL;
+	char *name = db->named[db->nnamed].name;
+
+	snprintf(name, STMT_NAME_MAX, "%s%08lx", s->named, text_hash(s->sql));
+	if (PQsendPrepare(db->conn, name, s->sql, s->nparams, NULL))
 		res = get_result(db);
-	if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK) {
-		db->prep = PREP_READY;
-		db->named = s;
-	} else if (db->timed_out || db->conn == NULL)
-		db->prep = PREP_UNKNOWN;
+	if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK)
+		db->named[db->nnamed++].stmt = s;
+	else if (!db->timed_out && db->conn != NULL)
+		db->prep = PREP_OFF;
 	PQclear(res);
 }
 
@@ -605,9 +634,9 @@ db_new_backend(const struct db *db)
 
 /*
  * A statement that has a name prefix runs as a named statement once the
- * connection is shown to be ours (own_backend_prepare: from its second
- * call, never on a new backend's first). A connection names one
- * statement at most. When the named statement fails for a reason a
+ * connection is shown to be ours (own_backend: from its second call,
+ * never on a new backend's first), prepared on its first use there. When
+ * a named statement fails for a reason a
  * second try would not cure (the statement is gone, 26000; its plan or
  * its parameter types no longer fit a changed function, 0A000, 42883,
  * 42804; or anything else), the connection goes back to unnamed
@@ -621,17 +650,21 @@ PGresult *
 db_exec(struct db *db, const struct db_stmt *s, const char *const *params)
 {
 	PGresult *res;
+	int i = -1;
 
 	if (db->timed_out || db->conn == NULL)
 		return NULL;
-	if (s->named != NULL && db->prep == PREP_UNKNOWN &&
-	    !db_new_backend(db)) {
-		own_backend_prepare(db, s);
-		if (db->timed_out || db->conn == NULL)
-			return NULL;
+	if (s->named != NULL && db->prep == PREP_UNKNOWN && !db_new_backend(db))
+		own_backend(db);
+	if (s->named != NULL && db->prep == PREP_OWN &&
+	    (i = named_index(db, s)) < 0 && db->nnamed < NAMED_MAX) {
+		prepare(db, s);
+		i = named_index(db, s);
 	}
-	if (db->prep == PREP_READY && db->named == s) {
-		res = exec_prepared(db, s->nparams, params);
+	if (db->timed_out || db->conn == NULL)
+		return NULL;
+	if (db->prep == PREP_OWN && i >= 0) {
+		res = exec_prepared(db, db->named[i].name, s->nparams, params);
 		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK ||
 		    db->timed_out || db->conn == NULL ||
 		    PQstatus(db->conn) != CONNECTION_OK || retryable(res) ||

@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "auth.h"
@@ -142,7 +143,11 @@ fcgi_serve(void)
 			}
 			free(old_url);
 		}
-		io = (struct run_io){.lookup = request_lookup,
+		/* The role is the request's: one process may serve both. */
+		io = (struct run_io){.role = r.role == FCGI_AUTHORIZER
+						 ? RUN_AUTHORIZER
+						 : RUN_RESPONDER,
+		    .lookup = request_lookup,
 		    .lookup_arg = &r,
 		    .read = stream_read,
 		    .read_arg = &r,

@@ -33,8 +33,9 @@ static const struct {
 	enum status status;
 	const char *message; /* NULL: the status's own sentence */
 } store_answers[STORE__MAX] = {
-    {ST_OK, NULL},				/* STORE_OK */
-    {ST_FORBIDDEN, "User role not found"},	/* STORE_NO_USER */
+    {ST_OK, NULL},			   /* STORE_OK */
+    {ST_INTERNAL, NULL},		   /* STORE_NO_SESSION: gate only */
+    {ST_FORBIDDEN, "User role not found"}, /* STORE_NO_USER */
     {ST_FORBIDDEN, "User account is inactive"}, /* STORE_INACTIVE */
     {ST_FORBIDDEN, "User role not allowed"},	/* STORE_ROLE_DENIED */
     {ST_TOO_MANY, NULL},			/* STORE_RATE_LIMITED */

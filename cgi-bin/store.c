@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store.c: the chatkit_*() calls: acquire, list, revoke and cleanup, on
- * top of db.c */
+/* store.c: the chatkit_*() calls: acquire, list, revoke, the gate's check
+ * and cleanup, on top of db.c */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -63,6 +63,19 @@ static const struct db_stmt revoke_stmt = {
 	   " FROM chatkit_revoke_sessions($1, $2, $3::text[])",
     .nparams = 3,
     .what = "chatkit_revoke_sessions",
+};
+
+/*
+ * The gate's check: one statement per request to the ChatKit server, so
+ * named on a kept connection of our own, as the acquire call is. No row:
+ * no active session has the token.
+ */
+static const struct db_stmt check_stmt = {
+    .sql = "SELECT outcome, retry_after, user_id, device_id, expires_at,"
+	   " role FROM chatkit_check_session($1, $2::text[], $3::integer)",
+    .nparams = 3,
+    .what = "chatkit_check_session",
+    .named = "chatkit_check_",
 };
 
 /* One batch of --cleanup: one statement, one short transaction. */
@@ -142,17 +155,17 @@ roles_literal(char *const *roles, size_t n, char *out, size_t outsz)
 
 /*
  * The allowed-roles parameter of a call: *param is a text[] literal of
- * q's roles written into buf, or NULL when every role may. False, with
+ * the roles written into buf, or NULL when every role may. False, with
  * the reason in e, when the literal does not fit.
  */
 static bool
-roles_param(const struct session_query *q, char *buf, size_t size,
+roles_param(char *const *roles, size_t nroles, char *buf, size_t size,
     const char **param, struct err *e)
 {
 	*param = NULL;
-	if (q->nroles == 0)
+	if (nroles == 0)
 		return true;
-	if (!roles_literal(q->roles, q->nroles, buf, size)) {
+	if (!roles_literal(roles, nroles, buf, size)) {
 		err_set(e, "CHATKIT_ALLOWED_ROLES is too long");
 		return false;
 	}
@@ -275,7 +288,8 @@ store_acquire(struct store *st, const struct session_query *q,
 	enum db_result dr;
 
 	memset(s, 0, sizeof(*s));
-	if (!roles_param(q, roles, sizeof(roles), &roles_p, e))
+	if (!roles_param(
+		q->roles, q->nroles, roles, sizeof(roles), &roles_p, e))
 		return STORE_ERROR;
 	snprintf(ttl, sizeof(ttl), "%ld", q->ttl);
 	snprintf(thr, sizeof(thr), "%ld", q->threshold);
@@ -370,7 +384,8 @@ store_list(struct store *st, const struct session_query *q, long limit,
 	PGresult *res;
 
 	*json = NULL;
-	if (!roles_param(q, roles, sizeof(roles), &roles_p, e))
+	if (!roles_param(
+		q->roles, q->nroles, roles, sizeof(roles), &roles_p, e))
 		return STORE_ERROR;
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	params[0] = q->user_id;
@@ -406,7 +421,8 @@ store_revoke(struct store *st, const struct session_query *q, long *revoked,
 	PGresult *res;
 
 	*revoked = 0;
-	if (!roles_param(q, roles, sizeof(roles), &roles_p, e))
+	if (!roles_param(
+		q->roles, q->nroles, roles, sizeof(roles), &roles_p, e))
 		return STORE_ERROR;
 	params[0] = q->user_id;
 	params[1] = q->device_id;
@@ -421,6 +437,100 @@ store_revoke(struct store *st, const struct session_query *q, long *revoked,
 	if ((rc = refusal(PQgetvalue(res, 0, 0), e)) != STORE_OK)
 		goto out;
 	*revoked = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+out:
+	PQclear(res);
+	return rc;
+}
+
+void
+store_check_free(struct session_check *c)
+{
+	free(c->user_id);
+	free(c->device_id);
+	free(c->expires_at);
+	free(c->role);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The outcome column of the gate's check, and what the log says of it. */
+static const struct {
+	const char *outcome;
+	enum store_result result;
+	const char *reason;
+} check_outcomes[] = {
+    {"ok", STORE_OK, ""},
+    {"inactive", STORE_INACTIVE, "user is inactive"},
+    {"role", STORE_ROLE_DENIED, "user's role is not in CHATKIT_ALLOWED_ROLES"},
+    {"rate", STORE_RATE_LIMITED, "CHATKIT_SESSION_RATE reached"},
+};
+
+enum store_result
+store_check_session(struct store *st, const struct check_query *q,
+    struct session_check *c, struct err *e)
+{
+	char roles[ROLES_TEXT_MAX], rate[24];
+	const char *params[3], *roles_p, *outcome;
+	enum store_result rc = STORE_ERROR;
+	PGresult *res = NULL;
+	enum db_result dr;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	if (!roles_param(
+		q->roles, q->nroles, roles, sizeof(roles), &roles_p, e))
+		return STORE_ERROR;
+	snprintf(rate, sizeof(rate), "%ld", q->rate);
+	params[0] = q->token;
+	params[1] = roles_p;
+	params[2] = rate;
+	if ((dr = db_query(st->db, q->timeout, &check_stmt, params, &res, e)) !=
+	    DB_OK)
+		return db_results[dr];
+	if (PQntuples(res) == 0) {
+		err_set(e, "no active session has this token");
+		rc = STORE_NO_SESSION;
+		goto out;
+	}
+	if (PQntuples(res) != 1 || PQnfields(res) != 6) {
+		err_set(e, "chatkit_check_session returned %d rows",
+		    PQntuples(res));
+		goto out;
+	}
+	outcome = PQgetvalue(res, 0, 0);
+	for (i = 0; i < sizeof(check_outcomes) / sizeof(check_outcomes[0]); i++)
+		if (strcmp(outcome, check_outcomes[i].outcome) == 0)
+			break;
+	if (i == sizeof(check_outcomes) / sizeof(check_outcomes[0])) {
+		err_set(e, "chatkit_check_session: outcome %.32s", outcome);
+		goto out;
+	}
+	if (check_outcomes[i].result == STORE_RATE_LIMITED) {
+		if (PQgetisnull(res, 0, 1)) {
+			err_set(e, "rate without retry_after");
+			goto out;
+		}
+		c->retry_after = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+		err_set(e,
+		    "CHATKIT_SESSION_RATE (%ld a minute) reached; "
+		    "retry in %ld s",
+		    q->rate, c->retry_after);
+		rc = STORE_RATE_LIMITED;
+		goto out;
+	}
+	if (check_outcomes[i].result != STORE_OK) {
+		err_set(e, "%s", check_outcomes[i].reason);
+		rc = check_outcomes[i].result;
+		goto out;
+	}
+	if ((c->user_id = field(res, 2, e)) == NULL ||
+	    (c->device_id = field(res, 3, e)) == NULL ||
+	    (c->expires_at = field(res, 4, e)) == NULL ||
+	    (c->role = field(res, 5, e)) == NULL) {
+		err_set(e, "chatkit_check_session returned a NULL field");
+		store_check_free(c);
+		goto out;
+	}
+	rc = STORE_OK;
 out:
 	PQclear(res);
 	return rc;

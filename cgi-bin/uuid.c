@@ -2,6 +2,7 @@
 /* uuid.c: random bytes from the kernel, and random (version 4) UUIDs */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -79,4 +80,21 @@ uuid_v4(char (*out)[UUID_TEXT_SIZE], size_t n)
 		*o = '\0';
 	}
 	return true;
+}
+
+bool
+uuid_v4_text(const char *s)
+{
+	size_t i;
+
+	if (strnlen(s, UUID_TEXT_SIZE) != UUID_TEXT_SIZE - 1)
+		return false;
+	for (i = 0; i < UUID_TEXT_SIZE - 1; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (strchr("0123456789abcdefABCDEF", s[i]) == NULL)
+			return false; /* no NUL in s[0..36): strnlen */
+	}
+	return s[14] == '4' && strchr("89abAB", s[19]) != NULL;
 }

@@ -18,4 +18,12 @@ bool uuid_random_bytes(unsigned char *buf, size_t len);
  */
 bool uuid_v4(char (*out)[UUID_TEXT_SIZE], size_t n);
 
+/*
+ * True when s is the text of a version 4 UUID, either case: 36
+ * characters, hex digits with hyphens after the 8th, 12th, 16th and
+ * 20th, the version digit 4 and a variant digit of 8, 9, a or b. Reads
+ * at most 37 bytes of s.
+ */
+bool uuid_v4_text(const char *s);
+
 #endif

@@ -48,6 +48,7 @@ static const struct {
     {"CHATKIT_CREATE_RATE", K_LONG, offsetof(struct config, create_rate)},
     {"CHATKIT_RETENTION_DAYS", K_LONG, offsetof(struct config, retention_days)},
     {"CHATKIT_DB_TIMEOUT", K_LONG, offsetof(struct config, db_timeout)},
+    {"CHATKIT_SESSION_RATE", K_LONG, offsetof(struct config, session_rate)},
     {"CLERK_JWKS_URL", K_STRING, offsetof(struct config, jwks_url)},
     {"CLERK_JWKS_TTL", K_LONG, offsetof(struct config, jwks_ttl)},
     {"CLERK_JWKS_MAX_STALE", K_LONG, offsetof(struct config, jwks_max_stale)},
