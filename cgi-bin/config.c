@@ -66,6 +66,7 @@ static const struct setting settings[] = {
     {"CHATKIT_CREATE_RATE", T_NUMBER, "30", OFF(create_rate), 0, 100000},
     {"CHATKIT_RETENTION_DAYS", T_NUMBER, "30", OFF(retention_days), 1, 36500},
     {"CHATKIT_DB_TIMEOUT", T_SECONDS, "5", OFF(db_timeout), 1, 3600},
+    {"CHATKIT_SESSION_RATE", T_NUMBER, "120", OFF(session_rate), 0, 1000000},
     {"CLERK_PUBLISHABLE_KEY", T_STRING, NULL, OFF(publishable_key), 0, 0},
     {"CLERK_JWKS_URL", T_STRING, NULL, OFF(jwks_url), 0, 0},
     {"CLERK_JWKS_TTL", T_SECONDS, "3600", OFF(jwks_ttl), 1, 31536000},
@@ -267,8 +268,8 @@ parse_seconds(const char *s, long min, long max, long *out)
  * entry at all (only commas and blanks) is an error: read as "no list", it
  * would switch the check it names off. */
 static bool
-parse_list(const char *name, const char *s, struct config_list *l,
-    struct err *e)
+parse_list(
+    const char *name, const char *s, struct config_list *l, struct err *e)
 {
 	char *copy = NULL, *tok, *save = NULL, *item;
 	bool ok = false;
@@ -316,43 +317,6 @@ bad_setting(struct config *cfg, const char *name)
 
 	snprintf(msg, sizeof(msg), "Setting %s is invalid.", name);
 	return fail(cfg, msg);
-}
-
-/*
- * Names the key source (the first set of CLERK_JWT_KEY, CLERK_JWT_KEY_FILE
- * and CLERK_JWKS_FILE) and hands it to keys_load.
- */
-static bool
-load_keys(struct config *cfg, struct err *e)
-{
-	struct keys_source src;
-
-	if (cfg->jwt_key != NULL)
-		src = (struct keys_source){
-		    KEYS_PEM_TEXT, "CLERK_JWT_KEY", cfg->jwt_key};
-	else if (cfg->jwt_key_file != NULL)
-		src = (struct keys_source){
-		    KEYS_PEM_FILE, "CLERK_JWT_KEY_FILE", cfg->jwt_key_file};
-	else if (cfg->jwks_file != NULL)
-		src = (struct keys_source){
-		    KEYS_JWKS_FILE, "CLERK_JWKS_FILE", cfg->jwks_file};
-	else if (cfg->jwks_url != NULL) {
-		src = (struct keys_source){
-		    KEYS_NETWORK, "CLERK_JWKS_URL", cfg->jwks_url};
-		cfg->net =
-		    (struct keycache_source){cfg->jwks_url, cfg->cache_dir,
-			cfg->ca_file, cfg->jwks_ttl, cfg->jwks_max_stale};
-	} else {
-		err_set(e, "no verification key: set CLERK_PUBLISHABLE_KEY, "
-			   "CLERK_JWKS_URL, CLERK_JWT_KEY, CLERK_JWT_KEY_FILE "
-			   "or CLERK_JWKS_FILE");
-		return fail(cfg, "Token verification key not configured (set "
-				 "CLERK_PUBLISHABLE_KEY).");
-	}
-	if (!keys_load(&cfg->keys, &src, e))
-		return fail(
-		    cfg, "Token verification key is missing or unreadable.");
-	return true;
 }
 
 /*
@@ -431,7 +395,7 @@ config_stale(const struct config *cfg, config_lookup_fn lookup, void *arg)
 		    (v != NULL && strcmp(v, cfg->source[i]) != 0))
 			return true;
 	}
-	return file_watch_changed(&cfg->file) || keys_stale(&cfg->keys);
+	return file_watch_changed(&cfg->file);
 }
 
 bool
@@ -538,8 +502,6 @@ config_load(struct config *cfg, config_lookup_fn lookup, void *arg)
 	}
 	if (!network_settings(cfg, e))
 		goto out;
-	if (!load_keys(cfg, e))
-		goto out;
 	cfg->ok = true;
 	ok = true;
 out:
@@ -577,7 +539,6 @@ config_free(struct config *cfg)
 	free(cfg->ca_file);
 	list_free(&cfg->parties);
 	list_free(&cfg->roles);
-	keys_ring_free(&cfg->keys);
 	for (i = 0; i < CONFIG_SOURCES; i++) {
 		if (cfg->source[i] != NULL)
 			explicit_bzero(cfg->source[i], strlen(cfg->source[i]));

@@ -8,15 +8,13 @@
 
 #include "err.h"
 #include "file.h"
-#include "keycache.h"
-#include "keys.h"
 
 #define CONFIG_LIST_MAX 32 /* entries in a comma-separated setting */
 
 /* Looks a setting up (a FastCGI param, then the environment); borrowed. */
 typedef const char *(*config_lookup_fn)(const char *name, void *arg);
 
-#define CONFIG_SOURCES 22 /* looked-up names: the settings + CHATKIT_CONFIG */
+#define CONFIG_SOURCES 23 /* looked-up names: the settings + CHATKIT_CONFIG */
 
 struct config_list {
 	char *item[CONFIG_LIST_MAX];
@@ -39,33 +37,32 @@ struct config {
 	long create_rate;	    /* creates per user per hour; 0: no limit */
 	long retention_days;	    /* --cleanup keeps newer rows */
 	long db_timeout;	    /* seconds: CHATKIT_DB_TIMEOUT */
+	long session_rate;	    /* gate: a minute, a session; 0: no limit */
 	char *publishable_key;	    /* CLERK_PUBLISHABLE_KEY */
 	char *jwks_url;		    /* CLERK_JWKS_URL, or the key's */
 	char *cache_dir;	    /* CHATKIT_CACHE_DIR */
 	char *ca_file;		    /* CHATKIT_CA_FILE; NULL: system store */
 	long jwks_ttl;		    /* CLERK_JWKS_TTL, seconds */
 	long jwks_max_stale;	    /* CLERK_JWKS_MAX_STALE, seconds */
-	struct keycache_source net; /* the above, for keycache_get */
-	struct keyring keys;	    /* verification keys, and their source */
 	char *source[CONFIG_SOURCES]; /* raw values read, for config_stale */
 	struct file_watch file;	      /* the CHATKIT_CONFIG file */
 	bool ok;		      /* false: every request gets 500 */
 	bool settings_ok;	      /* every value parsed (ok may be false
-					 for want of a workflow id or key) */
+					 for want of a workflow id) */
 	char public_msg[160];	      /* client-safe sentence when !ok */
 	struct err reason;	      /* why !ok, for the log (no secret) */
 };
 
 /*
  * Fills cfg from lookup (the environment, or a FastCGI request's params
- * over it) and the config file, parses and checks every value and hands
- * the key source to keys_load. Returns false (cfg->ok false,
+ * over it) and the config file, and parses and checks every value; the
+ * keys they name are auth.c's to read. Returns false (cfg->ok false,
  * cfg->public_msg and cfg->reason set) on any configuration error, which
  * each request then reports; cfg is usable for config_free either way.
  */
 bool config_load(struct config *cfg, config_lookup_fn lookup, void *arg);
 
-/* True when a looked-up value or a watched file differs from cfg's. */
+/* True when a looked-up value or the config file differs from cfg's. */
 bool config_stale(const struct config *cfg, config_lookup_fn lookup, void *arg);
 
 /* The process environment as a config_lookup_fn. */

@@ -6,15 +6,16 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
+#include "auth.h"
 #include "config.h"
 #include "fcgi.h"
 #include "log.h"
 #include "request.h"
 #include "run.h"
 #include "store.h"
-#include "token.h"
 
 bool
 fcgi_detected(void)
@@ -105,7 +106,7 @@ fcgi_serve(void)
 	FCGX_Request r;
 	struct config cfg;
 	struct store *db = NULL;
-	struct token_cache *tokens = NULL;
+	struct auth *auth = NULL;
 	struct run_io io;
 	bool loaded = false;
 
@@ -114,22 +115,22 @@ fcgi_serve(void)
 		return 1;
 	}
 	memset(&cfg, 0, sizeof(cfg));
-	/* Without memory for it, every token is simply verified each time. */
-	tokens = token_cache_new();
 	while (FCGX_Accept_r(&r) == 0) {
 		log_set_sink(stream_log, r.err);
-		if (!loaded || config_stale(&cfg, param_lookup, &r)) {
+		if (!loaded || config_stale(&cfg, param_lookup, &r) ||
+		    auth_stale(auth)) {
 			char *old_url = NULL;
 
 			if (loaded && cfg.database_url != NULL)
 				old_url = strdup(cfg.database_url);
+			auth_free(auth); /* it borrows cfg */
 			if (loaded)
 				config_free(&cfg);
 			/* An error is logged by each request it fails. */
 			config_load(&cfg, param_lookup, &r);
-			/* New keys or rules: what passed before proves nothing.
-			 */
-			token_cache_clear(tokens);
+			/* New keys or rules: what passed before proves nothing,
+			 * and a new auth starts with no token. */
+			auth = auth_new(&cfg, AUTH_TOKEN_CACHE);
 			loaded = true;
 			if (db == NULL ||
 			    !same_url(old_url, cfg.database_url)) {
@@ -142,18 +143,22 @@ fcgi_serve(void)
 			}
 			free(old_url);
 		}
-		io = (struct run_io){.lookup = request_lookup,
+		/* The role is the request's: one process may serve both. */
+		io = (struct run_io){.role = r.role == FCGI_AUTHORIZER
+						 ? RUN_AUTHORIZER
+						 : RUN_RESPONDER,
+		    .lookup = request_lookup,
 		    .lookup_arg = &r,
 		    .read = stream_read,
 		    .read_arg = &r,
 		    .write = stream_write,
 		    .write_arg = r.out};
-		run_request(&cfg, db, tokens, &io);
+		run_request(&cfg, db, auth, &io);
 		log_set_sink(NULL, NULL);
 		FCGX_Finish_r(&r);
 	}
+	auth_free(auth);
 	store_free(db);
-	token_cache_free(tokens);
 	if (loaded)
 		config_free(&cfg);
 	return 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef FETCH_DLOPEN
 #include <dlfcn.h>
@@ -36,6 +37,22 @@
 #define PACKAGE_VERSION_STR "0"
 #endif
 
+/*
+ * Where Linux distributions keep a CA bundle: Debian, Ubuntu, Alpine,
+ * Arch, Gentoo; RHEL, CentOS, AlmaLinux, CloudLinux, Fedora; openSUSE;
+ * older RHEL and CentOS.
+ */
+#ifdef CK_PORTABLE
+static const char *const ca_paths[] = {
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+    NULL,
+};
+#endif
+
 /* The libcurl calls used, resolved once (by dlsym or by the linker). */
 struct curl_api {
 	CURLcode (*global_init)(long);
@@ -51,6 +68,28 @@ static struct curl_api api;
 static bool api_ready;
 
 /*
+ * A portable build carries no CA store: unless SSL_CERT_FILE is set,
+ * points it at the first of ca_paths that exists, so OpenSSL's default
+ * paths (which libcurl uses when CHATKIT_CA_FILE is unset) find one on
+ * any host. Does nothing in a dynamic build.
+ */
+static void
+ca_default(void)
+{
+#ifdef CK_PORTABLE
+	size_t i;
+
+	if (getenv("SSL_CERT_FILE") != NULL)
+		return;
+	for (i = 0; ca_paths[i] != NULL; i++)
+		if (access(ca_paths[i], R_OK) == 0) {
+			setenv("SSL_CERT_FILE", ca_paths[i], 0);
+			return;
+		}
+#endif
+}
+
+/*
  * Resolves the calls and initialises libcurl once per process; the
  * library stays loaded for the process's life (a FastCGI process fetches
  * again later). False with the reason in e.
@@ -64,6 +103,7 @@ api_load(struct err *e)
 
 	if (api_ready)
 		return true;
+	ca_default();
 #ifdef FETCH_DLOPEN
 	if ((h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		err_set(e, "cannot load %s (install libcurl4): %s", CURL_SONAME,

@@ -6,12 +6,11 @@
 
 #include <json-c/json.h>
 
+#include "auth.h"
 #include "handler.h"
-#include "keycache.h"
 #include "jsonstrict.h"
 #include "log.h"
 #include "store.h"
-#include "token.h"
 
 #define METADATA_DEPTH_MAX 64
 #define LIST_MAX 100				/* sessions in one GET answer */
@@ -27,6 +26,37 @@ query_init(struct session_query *q, const struct config *cfg,
 	q->roles = cfg->roles.item;
 	q->nroles = cfg->roles.n;
 	q->timeout = cfg->db_timeout;
+}
+
+/* What the client is told of each store result: a status and a sentence. */
+static const struct {
+	enum status status;
+	const char *message; /* NULL: the status's own sentence */
+} store_answers[STORE__MAX] = {
+    {ST_OK, NULL},			   /* STORE_OK */
+    {ST_INTERNAL, NULL},		   /* STORE_NO_SESSION: gate only */
+    {ST_FORBIDDEN, "User role not found"}, /* STORE_NO_USER */
+    {ST_FORBIDDEN, "User account is inactive"}, /* STORE_INACTIVE */
+    {ST_FORBIDDEN, "User role not allowed"},	/* STORE_ROLE_DENIED */
+    {ST_TOO_MANY, NULL},			/* STORE_RATE_LIMITED */
+    {ST_UNAVAILABLE, NULL},			/* STORE_UNAVAILABLE */
+    {ST_UNAVAILABLE, NULL},			/* STORE_TIMEOUT */
+    {ST_INTERNAL, NULL},			/* STORE_ERROR */
+};
+
+/*
+ * The answer to a store result: returns its status and sets resp's
+ * message when the table has a sentence for it.
+ */
+static enum status
+store_answer(struct response *resp, enum store_result sr)
+{
+	if (sr >= STORE__MAX)
+		sr = STORE_ERROR;
+	if (store_answers[sr].message != NULL)
+		snprintf(resp->message, sizeof(resp->message), "%s",
+		    store_answers[sr].message);
+	return store_answers[sr].status;
 }
 
 /* {"<key>": value} as text (value is consumed), or NULL. */
@@ -89,141 +119,37 @@ out:
 	return out;
 }
 
-/* Why a cookie's token is not used, for the log; NULL when it may be. */
-static const char *
-cookie_stale(int64_t uat, const struct principal *who)
-{
-	if (uat == REQUEST_UAT_MISSING)
-		return "no __client_uat cookie";
-	if (uat < 0)
-		return "__client_uat is not a number";
-	if (uat == 0)
-		return "__client_uat is 0 (signed out)";
-	if (who->issued_at < 0)
-		return "the token has no iat to compare with __client_uat";
-	if (uat > who->issued_at)
-		return "the token was issued before __client_uat";
-	return NULL;
-}
-
 /*
- * The keys a request verifies with: the configured ones, or for network
- * keys what keycache_get has now. ST_UNAVAILABLE (503) when none can be
- * had.
+ * Asks auth for the caller and turns a refusal into the answer: 401 with
+ * its RFC 6750 challenge, or 503 when the keys cannot be had.
  */
 static enum status
-request_keys(const struct config *cfg, time_t now, const struct keyset **keys,
-    struct response *resp, struct err *e)
+authenticate(struct auth *auth, const struct request *req, time_t now,
+    struct principal *who, struct response *resp, struct err *e)
 {
-	*keys = cfg->keys.set;
-	if (cfg->keys.net == NULL)
-		return ST_OK;
-	if (keycache_get(cfg->keys.net, &cfg->net, now, keys, e) == KC_OK)
-		return ST_OK;
-	snprintf(resp->message, sizeof(resp->message),
-	    "The token verification keys cannot be fetched right now; try "
-	    "again shortly.");
-	return ST_UNAVAILABLE;
-}
+	const char *msg = NULL;
+	enum auth_result r;
 
-/*
- * Verifies the candidates in turn; the first that passes wins. A token
- * whose kid the network keys lack makes one keycache_kid_miss call (it
- * decides whether to fetch) and is checked again with what that brings.
- */
-static enum status
-authenticate(const struct config *cfg, struct token_cache *tokens,
-    const struct request *req, time_t now, struct principal *who,
-    struct response *resp, struct err *e)
-{
-	char *cand[CREDENTIALS_MAX] = {NULL};
-	int64_t uat[CREDENTIALS_MAX];
-	struct token_rules rules;
-	const struct keyset *keys = NULL;
-	const char *first = NULL, *why;
-	enum token_result r;
-	enum cred_source src;
-	size_t n = 0, i;
-	bool missed = false;
-	enum status st = ST_UNAUTHORIZED;
-
-	src = request_credentials(
-	    req, cfg->parties.item, cfg->parties.n, cand, uat, &n, e);
-	if (src == CRED_NONE) {
-		err_set(e, "no credentials");
-		snprintf(resp->message, sizeof(resp->message),
-		    "Sign in required: send a Clerk session token as "
-		    "Authorization: Bearer <token>.");
-		goto out;
-	}
-	if (src == CRED_BAD_HEADER) {
-		snprintf(resp->message, sizeof(resp->message),
-		    "The Authorization header must be \"Bearer <token>\".");
+	if ((r = auth_principal(auth, req, now, who, &msg, e)) == AUTH_OK)
+		return ST_OK;
+	snprintf(resp->message, sizeof(resp->message), "%s", msg);
+	switch (r) {
+	case AUTH_BAD_HEADER:
 		snprintf(resp->challenge, sizeof(resp->challenge),
 		    "Bearer realm=\"chatkit\", error=\"invalid_request\"");
-		goto out;
+		break;
+	case AUTH_REFUSED:
+		snprintf(resp->challenge, sizeof(resp->challenge),
+		    "Bearer realm=\"chatkit\", error=\"invalid_token\", "
+		    "error_description=\"%s\"",
+		    msg);
+		break;
+	case AUTH_UNAVAILABLE:
+		return ST_UNAVAILABLE;
+	default:
+		break;
 	}
-	if ((st = request_keys(cfg, now, &keys, resp, e)) != ST_OK)
-		goto out;
-	if (cfg->keys.net != NULL)
-		token_cache_keys(tokens, keycache_generation(cfg->keys.net));
-	st = ST_UNAUTHORIZED;
-	memset(&rules, 0, sizeof(rules));
-	rules.keys = keys;
-	rules.issuer = cfg->issuer;
-	rules.parties = cfg->parties.item;
-	rules.nparties = cfg->parties.n;
-	rules.skew = cfg->clock_skew;
-	rules.now = now;
-	rules.cache = tokens;
-	for (i = 0; i < n; i++) {
-		struct err te = {{0}};
-		const char *msg;
-
-		r = token_verify(cand[i], &rules, who, &te);
-		if (r == TOK_KEY && cfg->keys.net != NULL && !missed) {
-			missed = true;
-			if (keycache_kid_miss(
-				cfg->keys.net, &cfg->net, now, &keys)) {
-				rules.keys = keys;
-				token_cache_keys(
-				    tokens, keycache_generation(cfg->keys.net));
-				memset(&te, 0, sizeof(te));
-				r = token_verify(cand[i], &rules, who, &te);
-			}
-		}
-		msg = token_result_message(r);
-		if (r == TOK_OK && src == CRED_COOKIE &&
-		    (why = cookie_stale(uat[i], who)) != NULL) {
-			err_set(&te, "session cookie refused: %s", why);
-			memset(who, 0, sizeof(*who));
-			msg =
-			    "The session cookie is out of date or signed out: "
-			    "get a fresh token (Clerk's getToken()) and send "
-			    "it as Authorization: Bearer <token>.";
-			r = TOK__MAX;
-		}
-		if (r == TOK_OK) {
-			st = ST_OK;
-			goto out;
-		}
-		if (i == 0) {
-			first = msg;
-			err_set(e, "%s", te.msg);
-		}
-	}
-	snprintf(resp->message, sizeof(resp->message), "%s", first);
-	snprintf(resp->challenge, sizeof(resp->challenge),
-	    "Bearer realm=\"chatkit\", error=\"invalid_token\", "
-	    "error_description=\"%s\"",
-	    first);
-out:
-	for (i = 0; i < n; i++) {
-		if (cand[i] != NULL)
-			explicit_bzero(cand[i], strlen(cand[i]));
-		free(cand[i]);
-	}
-	return st;
+	return ST_UNAUTHORIZED;
 }
 
 /*
@@ -255,7 +181,7 @@ create_session(const struct config *cfg, struct store *db, struct request *req,
 	q.threshold = cfg->refresh_threshold;
 	q.max_devices = cfg->max_devices;
 	q.create_rate = cfg->create_rate;
-	st = response_for_store(resp, store_acquire(db, &q, &sess, e));
+	st = store_answer(resp, store_acquire(db, &q, &sess, e));
 	if (st == ST_TOO_MANY) {
 		resp->retry_after = sess.retry_after;
 		snprintf(resp->message, sizeof(resp->message),
@@ -291,7 +217,7 @@ list_sessions(const struct config *cfg, struct store *db, struct request *req,
 
 	(void)req;
 	query_init(&q, cfg, who);
-	st = response_for_store(resp, store_list(db, &q, LIST_MAX, &json, e));
+	st = store_answer(resp, store_list(db, &q, LIST_MAX, &json, e));
 	if (st != ST_OK)
 		goto out;
 	st = ST_INTERNAL;
@@ -337,7 +263,7 @@ revoke_sessions(const struct config *cfg, struct store *db, struct request *req,
 	}
 	query_init(&q, cfg, who);
 	q.device_id = what.all ? NULL : what.device_id;
-	st = response_for_store(resp, store_revoke(db, &q, &n, e));
+	st = store_answer(resp, store_revoke(db, &q, &n, e));
 	if (st != ST_OK)
 		return st;
 	if ((resp->body = wrap_body("revoked", json_object_new_int64(n))) ==
@@ -376,12 +302,13 @@ find_action(const char *method)
 }
 
 enum status
-handle(const struct config *cfg, struct store *db, struct token_cache *tokens,
+handle(const struct config *cfg, struct store *db, struct auth *auth,
     struct request *req, time_t now, struct response *resp)
 {
-	struct err e = {{0}};
+	struct err e = {{0}}, ae = {{0}};
 	struct principal who;
 	const struct action *act;
+	const char *msg;
 	enum status st;
 
 	memset(&who, 0, sizeof(who));
@@ -400,6 +327,12 @@ handle(const struct config *cfg, struct store *db, struct token_cache *tokens,
 		st = ST_CONFIG;
 		goto out;
 	}
+	if (!auth_ready(auth, &msg, &ae)) {
+		err_set(&e, "configuration error: %s", ae.msg);
+		snprintf(resp->message, sizeof(resp->message), "%s", msg);
+		st = ST_CONFIG;
+		goto out;
+	}
 	if ((st = req->length_status) != ST_OK) {
 		err_set(&e, "CONTENT_LENGTH is %s",
 		    st == ST_TOO_LARGE ? "over the limit" : "not a number");
@@ -414,7 +347,7 @@ handle(const struct config *cfg, struct store *db, struct token_cache *tokens,
 		st = ST_MEDIA_TYPE;
 		goto out;
 	}
-	if ((st = authenticate(cfg, tokens, req, now, &who, resp, &e)) != ST_OK)
+	if ((st = authenticate(auth, req, now, &who, resp, &e)) != ST_OK)
 		goto out;
 	st = act->run(cfg, db, req, &who, resp, &e);
 out:

@@ -10,17 +10,17 @@
 #include "response.h"
 
 struct store;
-struct token_cache;
+struct auth;
 
 /*
  * Answers req into resp in the order the contract implies: method,
  * configuration, size, media type, token, body, database. Never exits,
  * never writes to stdout, frees all it allocates, logs one line on stderr
  * per failed request. db connects only when a request gets that far;
- * tokens (NULL: none) caches verified tokens between requests.
+ * auth (auth.h) turns the credentials into a principal, and keeps what
+ * it learns for the next request of a FastCGI process.
  */
 enum status handle(const struct config *cfg, struct store *db,
-    struct token_cache *tokens, struct request *req, time_t now,
-    struct response *resp);
+    struct auth *auth, struct request *req, time_t now, struct response *resp);
 
 #endif

@@ -645,7 +645,7 @@ out:
 
 enum keycache_result
 keycache_get(struct keycache *kc, const struct keycache_source *src, time_t now,
-    const struct keyset **keys, struct err *e)
+    struct keyset **keys, struct err *e)
 {
 	int dfd;
 
@@ -678,7 +678,7 @@ keycache_generation(const struct keycache *kc)
 
 bool
 keycache_kid_miss(struct keycache *kc, const struct keycache_source *src,
-    time_t now, const struct keyset **keys)
+    time_t now, struct keyset **keys)
 {
 	unsigned gen = kc->gen;
 	int dfd;

@@ -43,7 +43,7 @@ void keycache_free(struct keycache *);
  * keeps the keys for itself. Failures are logged.
  */
 enum keycache_result keycache_get(struct keycache *,
-    const struct keycache_source *, time_t now, const struct keyset **keys,
+    const struct keycache_source *, time_t now, struct keyset **keys,
     struct err *e);
 
 /* Counts replacements of the keys keycache_get hands out. */
@@ -57,6 +57,6 @@ unsigned keycache_generation(const struct keycache *);
  * token is worth checking again; otherwise *keys is as it was.
  */
 bool keycache_kid_miss(struct keycache *, const struct keycache_source *,
-    time_t now, const struct keyset **keys);
+    time_t now, struct keyset **keys);
 
 #endif

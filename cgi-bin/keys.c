@@ -44,9 +44,7 @@ keys_free(struct keyset *ks)
 		free(ks->key[i].kid);
 		BN_free(ks->key[i].n);
 		BN_free(ks->key[i].e);
-		if (ks->key[i].mont != NULL)
-			BN_MONT_CTX_free(*ks->key[i].mont);
-		free(ks->key[i].mont);
+		BN_MONT_CTX_free(ks->key[i].mont);
 	}
 	free(ks);
 }
@@ -82,8 +80,7 @@ add_key(
 		err_set(e, "more than %d keys", KEYS_MAX);
 		goto out;
 	}
-	if ((kid != NULL && (k.kid = strdup(kid)) == NULL) ||
-	    (k.mont = calloc(1, sizeof(*k.mont))) == NULL) {
+	if (kid != NULL && (k.kid = strdup(kid)) == NULL) {
 		err_set(e, "out of memory");
 		goto out;
 	}
@@ -95,7 +92,6 @@ add_key(
 	ok = true;
 out:
 	free(k.kid);
-	free(k.mont);
 	BN_free(n);
 	BN_free(ex);
 	return ok;
@@ -380,8 +376,8 @@ out:
 	return ret;
 }
 
-const struct key *
-keys_find(const struct keyset *ks, const char *kid)
+struct key *
+keys_find(struct keyset *ks, const char *kid)
 {
 	size_t i;
 
@@ -411,7 +407,7 @@ static const unsigned char sha256_info[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09,
  * Only public values are involved: no constant-time concern.
  */
 bool
-keys_verify_sha256(const struct key *k, const unsigned char md[KEYS_SHA256_LEN],
+keys_verify_sha256(struct key *k, const unsigned char md[KEYS_SHA256_LEN],
     const unsigned char *sig, size_t sig_len, struct err *e)
 {
 	unsigned char em[KEY_BYTES_MAX], want[KEY_BYTES_MAX];
@@ -454,7 +450,7 @@ keys_verify_sha256(const struct key *k, const unsigned char md[KEYS_SHA256_LEN],
 	 * would make it again on every call (a division and a modular
 	 * inverse), which a FastCGI process checking a new token on nearly
 	 * every request would pay each time (docs/performance.md). */
-	if ((mont = *k->mont) == NULL) {
+	if ((mont = k->mont) == NULL) {
 		if ((mont = BN_MONT_CTX_new()) == NULL ||
 		    BN_MONT_CTX_set(mont, k->n, ctx) != 1) {
 			BN_MONT_CTX_free(mont);
@@ -462,7 +458,7 @@ keys_verify_sha256(const struct key *k, const unsigned char md[KEYS_SHA256_LEN],
 			ossl_failed = true;
 			goto out;
 		}
-		*k->mont = mont;
+		k->mont = mont;
 	}
 	if (BN_mod_exp_mont(m, s, k->e, k->n, ctx, mont) != 1 ||
 	    BN_bn2binpad(m, em, (int)klen) != (int)klen) {

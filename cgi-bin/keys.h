@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* keys.h: RSA public keys from PEM text or a JWKS document, by kid, and
- * the sources they are loaded from (keys.c parses, keysource.c loads) */
+/* keys.h: RSA public keys from PEM text or a JWKS document, by kid */
 #ifndef KEYS_H
 #define KEYS_H
 
@@ -8,7 +7,6 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "file.h"
 
 #define KEYS_FILE_MAX (256 * 1024) /* bytes in a PEM or JWKS file */
 #define KEYS_MAX 16		   /* keys kept from one JWKS */
@@ -19,12 +17,12 @@
 struct keyset;
 
 struct key {
-	char *kid;   /* NULL for a PEM key: it matches any kid */
-	void *n;     /* BIGNUM *, owned: the modulus */
-	void *e;     /* BIGNUM *, owned: the public exponent */
-	void **mont; /* owned slot for n's BN_MONT_CTX *, set by the first
-		      * verification: a FastCGI process checks many tokens
-		      * with one key (a slot, so a const key can fill it) */
+	char *kid;  /* NULL for a PEM key: it matches any kid */
+	void *n;    /* BIGNUM *, owned: the modulus */
+	void *e;    /* BIGNUM *, owned: the public exponent */
+	void *mont; /* BN_MONT_CTX *, owned: n's Montgomery form, NULL
+		     * until the first verification makes it (a FastCGI
+		     * process checks many tokens with one key) */
 };
 
 /* Each returns a keyset the caller frees with keys_free, or NULL + e. */
@@ -33,55 +31,18 @@ struct keyset *keys_from_jwks(const char *json, size_t len, struct err *e);
 
 /*
  * The key for a token's kid (NULL: none in the header), borrowed from ks
- * for as long as ks lives; NULL when no key fits.
+ * for as long as ks lives; NULL when no key fits. Not const: verifying
+ * with the key fills its Montgomery form.
  */
-const struct key *keys_find(const struct keyset *ks, const char *kid);
+struct key *keys_find(struct keyset *ks, const char *kid);
 void keys_free(struct keyset *ks);
 
 /*
  * RS256: true when sig is k's RSASSA-PKCS1-v1_5 signature of the SHA-256
- * digest md; false with the reason in e otherwise.
+ * digest md; false with the reason in e otherwise. The first call with k
+ * makes k->mont, which later ones reuse.
  */
-bool keys_verify_sha256(const struct key *k,
-    const unsigned char md[KEYS_SHA256_LEN], const unsigned char *sig,
-    size_t sig_len, struct err *e);
-
-/* Where keys come from: config.c picks a source and hands it to keys_load. */
-enum keys_form {
-	KEYS_PEM_TEXT,	/* value is the PEM; a literal "\n" is a newline */
-	KEYS_PEM_FILE,	/* value is the path of a PEM file */
-	KEYS_JWKS_FILE, /* value is the path of a JWKS file */
-	KEYS_NETWORK,	/* value is CLERK_JWKS_URL: keys come per request
-			   from keycache.h, fetched when due */
-};
-
-struct keys_source {
-	enum keys_form form;
-	const char *setting; /* the setting that named it, for the log */
-	const char *value;   /* text or path, borrowed for the call */
-};
-
-struct keycache;
-
-/* The keys in use and what to look at to know they are out of date. */
-struct keyring {
-	struct keyset *set;	/* owned; NULL until loaded (or KEYS_NETWORK) */
-	struct file_watch file; /* the key file read, if any */
-	struct keycache *net;	/* KEYS_NETWORK: owned; keycache_get gives
-				   the keys of each request */
-};
-
-/*
- * Loads the keys src names into ring (zeroed first). False with the
- * reason in e (naming src->setting, never the key text) when they cannot
- * be read or hold no usable key; ring is usable for keys_ring_free either
- * way, and a missing file is still watched.
- */
-bool keys_load(
-    struct keyring *ring, const struct keys_source *src, struct err *e);
-
-/* True when a source the keys came from has changed since keys_load. */
-bool keys_stale(const struct keyring *ring);
-void keys_ring_free(struct keyring *ring);
+bool keys_verify_sha256(struct key *k, const unsigned char md[KEYS_SHA256_LEN],
+    const unsigned char *sig, size_t sig_len, struct err *e);
 
 #endif

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* keysource.c: loading the verification keys from where config.c says */
+/* keysource.c: reading the verification keys a setting names */
 #include <stdlib.h>
 #include <string.h>
 
-#include "keycache.h"
 #include "keys.h"
+#include "keysource.h"
 
 /* CLERK_JWT_KEY may hold the PEM on one line with literal "\n". */
 static void
@@ -44,13 +44,13 @@ from_text(const char *value, struct err *e)
 
 /* A file, watched from before the read on, parsed as PEM or JWKS. */
 static struct keyset *
-from_file(struct keyring *ring, const char *path, bool jwks, struct err *e)
+from_file(struct file_watch *watch, const char *path, bool jwks, struct err *e)
 {
 	struct keyset *ks = NULL;
 	char *text;
 	size_t len;
 
-	if (!file_watch_set(&ring->file, path, e))
+	if (!file_watch_set(watch, path, e))
 		return NULL;
 	if ((text = file_read(path, KEYS_FILE_MAX, &len, e)) == NULL)
 		return NULL;
@@ -59,50 +59,26 @@ from_file(struct keyring *ring, const char *path, bool jwks, struct err *e)
 	return ks;
 }
 
-bool
-keys_load(struct keyring *ring, const struct keys_source *src, struct err *e)
+struct keyset *
+keysource_load(
+    const struct keysource *src, struct file_watch *watch, struct err *e)
 {
+	struct keyset *ks = NULL;
 	struct err ke = {{0}};
 
-	memset(ring, 0, sizeof(*ring));
 	switch (src->form) {
-	case KEYS_PEM_TEXT:
-		ring->set = from_text(src->value, &ke);
+	case KEYSOURCE_PEM_TEXT:
+		ks = from_text(src->value, &ke);
 		break;
-	case KEYS_PEM_FILE:
-		ring->set = from_file(ring, src->value, false, &ke);
+	case KEYSOURCE_PEM_FILE:
+		ks = from_file(watch, src->value, false, &ke);
 		break;
-	case KEYS_JWKS_FILE:
-		ring->set = from_file(ring, src->value, true, &ke);
+	case KEYSOURCE_JWKS_FILE:
+		ks = from_file(watch, src->value, true, &ke);
 		break;
-	case KEYS_NETWORK:
-		/* Nothing is read now: the first request fetches, or reads the
-		 * cache file (keycache.c). */
-		if ((ring->net = keycache_new()) == NULL) {
-			err_set(e, "%s: out of memory", src->setting);
-			return false;
-		}
-		return true;
 	}
-	if (ring->set == NULL) {
+	if (ks == NULL)
 		err_set(e, "%s: %s", src->setting,
 		    ke.msg[0] != '\0' ? ke.msg : "unknown key source");
-		return false;
-	}
-	return true;
-}
-
-bool
-keys_stale(const struct keyring *ring)
-{
-	return file_watch_changed(&ring->file);
-}
-
-void
-keys_ring_free(struct keyring *ring)
-{
-	keys_free(ring->set);
-	keycache_free(ring->net);
-	file_watch_free(&ring->file);
-	memset(ring, 0, sizeof(*ring));
+	return ks;
 }

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
 #include "log.h"
 
 #define LOG_LINE_MAX 1024
@@ -17,18 +16,6 @@ log_set_sink(log_sink_fn fn, void *arg)
 {
 	sink = fn;
 	sink_arg = arg;
-}
-
-void
-err_set(struct err *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e == NULL || e->msg[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
 }
 
 /*

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "auth.h"
 #include "cleanup.h"
 #include "config.h"
 #ifdef HAVE_LIBFCGI
@@ -99,6 +100,7 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	struct store *db = NULL;
+	struct auth *auth = NULL;
 	struct cgi_io cgi = {.in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO};
 	struct run_io io = {.lookup = config_getenv,
 	    .read = fd_read,
@@ -106,7 +108,6 @@ main(int argc, char **argv)
 	    .write = fd_write,
 	    .write_arg = &cgi};
 
-	version_ca_default();
 	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * A web server may pass a query string without "=" as arguments
@@ -139,11 +140,13 @@ main(int argc, char **argv)
 	/* Configuration and keys are read before any byte of the request;
 	 * an error in them is logged once, by the request it fails. */
 	config_load(&cfg, config_getenv, NULL);
+	auth = auth_new(&cfg, 0);
 	if ((db = store_new(cfg.database_url)) == NULL) {
 		log_warnx("out of memory");
 		cfg.ok = false;
 	}
-	run_request(&cfg, db, NULL, &io);
+	run_request(&cfg, db, auth, &io);
+	auth_free(auth);
 	store_free(db);
 	config_free(&cfg);
 	return 0;

@@ -54,6 +54,26 @@ response_free(struct response *r)
 {
 	free(r->body);
 	r->body = NULL;
+	free(r->variables);
+	r->variables = NULL;
+}
+
+bool
+response_add_variable(struct response *r, const char *name, const char *value)
+{
+	size_t have = r->variables != NULL ? strlen(r->variables) : 0;
+	size_t add = strlen("Variable-: \r\n") + strlen(name) + strlen(value);
+	const char *p;
+	char *v;
+
+	for (p = value; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	if ((v = realloc(r->variables, have + add + 1)) == NULL)
+		return false;
+	snprintf(v + have, add + 1, "Variable-%s: %s\r\n", name, value);
+	r->variables = v;
+	return true;
 }
 
 void
@@ -62,32 +82,8 @@ response_error(struct response *r, enum status st)
 	r->status = st < ST__MAX ? st : ST_INTERNAL;
 	free(r->body);
 	r->body = NULL;
-}
-
-/* What the client is told of each store result: a status and a sentence. */
-static const struct {
-	enum status status;
-	const char *message; /* NULL: the status's own sentence */
-} store_answers[STORE__MAX] = {
-    {ST_OK, NULL},				/* STORE_OK */
-    {ST_FORBIDDEN, "User role not found"},	/* STORE_NO_USER */
-    {ST_FORBIDDEN, "User account is inactive"}, /* STORE_INACTIVE */
-    {ST_FORBIDDEN, "User role not allowed"},	/* STORE_ROLE_DENIED */
-    {ST_TOO_MANY, NULL},			/* STORE_RATE_LIMITED */
-    {ST_UNAVAILABLE, NULL},			/* STORE_UNAVAILABLE */
-    {ST_UNAVAILABLE, NULL},			/* STORE_TIMEOUT */
-    {ST_INTERNAL, NULL},			/* STORE_ERROR */
-};
-
-enum status
-response_for_store(struct response *r, enum store_result sr)
-{
-	if (sr >= STORE__MAX)
-		sr = STORE_ERROR;
-	if (store_answers[sr].message != NULL)
-		snprintf(r->message, sizeof(r->message), "%s",
-		    store_answers[sr].message);
-	return store_answers[sr].status;
+	free(r->variables);
+	r->variables = NULL;
 }
 
 int
@@ -126,9 +122,36 @@ out:
 }
 
 /*
+ * An authorizer's 200: the Status line and the Variable- lines, nothing
+ * else (Apache would send any other header on with the proxied answer,
+ * and both servers drop a body). Malloc'd, *len bytes, or NULL.
+ */
+static char *
+render_authorized(const struct response *r, size_t *len)
+{
+	const char *vars = r->variables != NULL ? r->variables : "";
+	size_t cap = strlen(vars) + 32;
+	char *out;
+	int n;
+
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	n = snprintf(out, cap, "Status: 200\r\n%s\r\n", vars);
+	if (n < 0 || (size_t)n >= cap) {
+		free(out);
+		return NULL;
+	}
+	*len = (size_t)n;
+	return out;
+}
+
+/*
  * Renders the whole CGI answer (header lines, blank line, JSON body) into
  * one malloc'd buffer of *len bytes, or returns NULL when memory runs out.
- * A failed render of an error body falls back to a fixed 500 text.
+ * A failed render of an error body falls back to a fixed 500 text. The
+ * Status line comes first (lighttpd's authorizer mode drops the headers
+ * before it); an authorizer's refusal has no Content-Length, which the
+ * server sets for the body it sends on.
  */
 char *
 response_render(const struct response *r, size_t *len)
@@ -140,9 +163,12 @@ response_render(const struct response *r, size_t *len)
 	char *body = NULL, *out = NULL, challenge[RESPONSE_MESSAGE_MAX + 32];
 	char retry[48];
 	const char *text;
+	char clen[48];
 	size_t blen, cap;
 	int n;
 
+	if (r->authorizer && r->status == ST_OK)
+		return render_authorized(r, len);
 	row = &statuses[r->status < ST__MAX ? r->status : ST_INTERNAL];
 	if (r->status == ST_OK && r->body != NULL)
 		text = r->body;
@@ -167,7 +193,11 @@ response_render(const struct response *r, size_t *len)
 		    r->retry_after > 0 ? r->retry_after : 1);
 
 	blen = strlen(text);
-	cap = blen + sizeof(challenge) + sizeof(retry) + 512;
+	clen[0] = '\0';
+	if (!r->authorizer)
+		snprintf(
+		    clen, sizeof(clen), "Content-Length: %zu\r\n", blen + 1);
+	cap = blen + sizeof(challenge) + sizeof(retry) + sizeof(clen) + 512;
 	if ((out = malloc(cap)) == NULL)
 		goto out;
 	n = snprintf(out, cap,
@@ -175,10 +205,9 @@ response_render(const struct response *r, size_t *len)
 	    "Content-Type: application/json\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
-	    "Content-Length: %zu\r\n"
-	    "%s%s%s%s"
+	    "%s%s%s%s%s"
 	    "\r\n",
-	    row->code, row->reason, blen + 1, challenge, retry,
+	    row->code, row->reason, clen, challenge, retry,
 	    row->header != NULL ? row->header : "",
 	    row->header != NULL ? "\r\n" : "");
 	if (n < 0 || (size_t)n + blen + 2 > cap) {

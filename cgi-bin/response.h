@@ -3,9 +3,8 @@
 #ifndef RESPONSE_H
 #define RESPONSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
-
-#include "store.h"
 
 enum status {
 	ST_OK,
@@ -30,6 +29,8 @@ struct response {
 	char challenge[RESPONSE_MESSAGE_MAX]; /* 401 WWW-Authenticate value */
 	char *body;			      /* 200 JSON text, owned */
 	long retry_after;		      /* 429: seconds, Retry-After */
+	bool authorizer;		      /* a FastCGI AUTHORIZER's */
+	char *variables; /* its 200's "Variable-NAME: value" lines, owned */
 };
 
 void response_init(struct response *);
@@ -38,10 +39,12 @@ void response_free(struct response *);
 void response_error(struct response *, enum status);
 
 /*
- * The answer to a store result (one table, response.c): returns its
- * status and sets r's message when the table has a sentence for it.
+ * Adds a line "Variable-name: value" to an authorizer's 200 (the server
+ * hands value on as the variable name). False when memory runs out or
+ * value holds a control character, which would end the header line.
  */
-enum status response_for_store(struct response *r, enum store_result);
+bool response_add_variable(
+    struct response *, const char *name, const char *value);
 
 int response_code(enum status);
 char *response_render(const struct response *, size_t *len);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store.h: PostgreSQL: connect; acquire, list, revoke and cleanup calls */
+/* store.h: the session calls: acquire, list, revoke, the gate's check and
+ * cleanup */
 #ifndef STORE_H
 #define STORE_H
 
@@ -9,13 +10,19 @@
 
 struct store;
 
-/* What store_acquire found; response.c maps each to the client's answer. */
+/*
+ * What a call found; handler.c and gate.c map each to the client's
+ * answer.
+ */
 enum store_result {
 	STORE_OK,	    /* *s filled */
+	STORE_NO_SESSION,   /* the gate's check: no active, unexpired session
+			       has this token (unknown, expired, revoked) */
 	STORE_NO_USER,	    /* the user has no row in users */
 	STORE_INACTIVE,	    /* the user's row says is_active = false */
 	STORE_ROLE_DENIED,  /* the user's role is not an allowed one */
-	STORE_RATE_LIMITED, /* a create past CHATKIT_CREATE_RATE */
+	STORE_RATE_LIMITED, /* a create past CHATKIT_CREATE_RATE; the gate's
+			       check: a request past CHATKIT_SESSION_RATE */
 	STORE_UNAVAILABLE,  /* the server cannot be reached */
 	STORE_TIMEOUT,	    /* no answer by the deadline, or the server's own
 			       statement or lock timeout: not retried */
@@ -46,6 +53,24 @@ struct session {
 	char *created_at; /* ISO-8601 UTC with ms */
 	char *expires_at;
 	char *metadata;	  /* JSON object text */
+	long retry_after; /* seconds, with STORE_RATE_LIMITED */
+};
+
+/* What the gate asks of one session token. */
+struct check_query {
+	const char *token;  /* the Bearer value, a v4 UUID's text */
+	char *const *roles; /* allowed roles */
+	size_t nroles;	    /* 0: every role */
+	long rate;	    /* requests per session a minute; 0: no limit */
+	long timeout;	    /* seconds in all (CHATKIT_DB_TIMEOUT) */
+};
+
+/* A session that passed the gate's check. */
+struct session_check {
+	char *user_id; /* users.clerk_user_id */
+	char *device_id;
+	char *expires_at; /* ISO-8601 UTC with ms */
+	char *role;	  /* users.role */
 	long retry_after; /* seconds, with STORE_RATE_LIMITED */
 };
 
@@ -82,6 +107,18 @@ enum store_result store_list(struct store *, const struct session_query *q,
  */
 enum store_result store_revoke(struct store *, const struct session_query *q,
     long *revoked, struct err *e);
+
+/*
+ * The gate's check of q->token (sql/005_gate.sql), one statement (named
+ * on a kept connection of our own, as store_acquire's): STORE_OK fills
+ * *c; STORE_NO_SESSION, STORE_INACTIVE, STORE_ROLE_DENIED and
+ * STORE_RATE_LIMITED (c->retry_after set) refuse; the rest are the
+ * database's failures, with the reason in e. Free *c with
+ * store_check_free either way.
+ */
+enum store_result store_check_session(struct store *,
+    const struct check_query *q, struct session_check *c, struct err *e);
+void store_check_free(struct session_check *);
 
 /*
  * One batch of --cleanup in one transaction: marks at most batch expired

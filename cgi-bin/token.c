@@ -197,7 +197,7 @@ sha256(const void *data, size_t len, unsigned char md[SHA256_DIGEST_LENGTH])
  */
 static enum token_result
 check_signature(const char *input, size_t input_len, const char *sig64,
-    size_t sig64_len, const struct key *key, struct err *e)
+    size_t sig64_len, struct key *key, struct err *e)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH], *sig = NULL;
 	size_t sig_len = 0;
@@ -237,7 +237,7 @@ copy_id(json_object *c, const char *name, char *out, size_t outsz)
 
 static enum token_result
 check_claims(json_object *c, const struct token_rules *rules,
-    struct principal *p, int64_t *until, int64_t *from, struct err *e)
+    struct principal *p, struct err *e)
 {
 	int64_t exp, nbf, iat, now = (int64_t)rules->now, valid_from = 0;
 	const char *s;
@@ -315,58 +315,9 @@ check_claims(json_object *c, const struct token_rules *rules,
 		err_set(e, "sid is missing, empty, too long or not a string");
 		return TOK_SESSION;
 	}
-	*until = exp;
-	*from = valid_from;
+	p->expires_at = exp;
+	p->valid_from = valid_from;
 	return TOK_OK;
-}
-
-struct cache_entry {
-	unsigned char digest[SHA256_DIGEST_LENGTH]; /* of the token text */
-	int64_t until;				    /* exp */
-	int64_t from;				    /* max(nbf, iat), or 0 */
-	struct principal who;
-	bool used;
-};
-
-struct token_cache {
-	struct cache_entry slot[TOKEN_CACHE_SLOTS];
-	unsigned keys_gen; /* generation of the keys the entries passed with */
-};
-
-struct token_cache *
-token_cache_new(void)
-{
-	return calloc(1, sizeof(struct token_cache));
-}
-
-void
-token_cache_clear(struct token_cache *tc)
-{
-	if (tc != NULL)
-		explicit_bzero(tc, sizeof(*tc));
-}
-
-void
-token_cache_keys(struct token_cache *tc, unsigned gen)
-{
-	if (tc == NULL || tc->keys_gen == gen)
-		return;
-	token_cache_clear(tc);
-	tc->keys_gen = gen;
-}
-
-void
-token_cache_free(struct token_cache *tc)
-{
-	token_cache_clear(tc);
-	free(tc);
-}
-
-/* The slot a digest maps to (direct-mapped: a newer token evicts). */
-static struct cache_entry *
-cache_slot(struct token_cache *tc, const unsigned char *digest)
-{
-	return &tc->slot[(digest[0] | (digest[1] << 8)) % TOKEN_CACHE_SLOTS];
 }
 
 /*
@@ -378,11 +329,8 @@ enum token_result
 token_verify(const char *token, const struct token_rules *rules,
     struct principal *p, struct err *e)
 {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	struct cache_entry *slot = NULL;
-	int64_t until = 0, from = 0;
 	const char *dot1, *dot2;
-	const struct key *key;
+	struct key *key;
 	json_object *claims = NULL;
 	char kid[KEYS_KID_MAX + 1];
 	size_t len;
@@ -393,16 +341,6 @@ token_verify(const char *token, const struct token_rules *rules,
 	if ((len = strnlen(token, TOKEN_MAX + 1)) > TOKEN_MAX) {
 		err_set(e, "token longer than %d bytes", TOKEN_MAX);
 		return TOK_TOO_LONG;
-	}
-	if (rules->cache != NULL && sha256(token, len, digest)) {
-		slot = cache_slot(rules->cache, digest);
-		if (slot->used &&
-		    memcmp(slot->digest, digest, sizeof(digest)) == 0 &&
-		    slot->until > (int64_t)rules->now - rules->skew &&
-		    slot->from <= (int64_t)rules->now + rules->skew) {
-			*p = slot->who;
-			return TOK_OK;
-		}
 	}
 	if ((dot1 = memchr(token, '.', len)) == NULL ||
 	    (dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token))) ==
@@ -436,14 +374,7 @@ token_verify(const char *token, const struct token_rules *rules,
 		err_set(e, "token payload is not a JSON object");
 		return TOK_MALFORMED;
 	}
-	r = check_claims(claims, rules, p, &until, &from, e);
+	r = check_claims(claims, rules, p, e);
 	json_object_put(claims);
-	if (r == TOK_OK && slot != NULL) {
-		memcpy(slot->digest, digest, sizeof(digest));
-		slot->until = until;
-		slot->from = from;
-		slot->who = *p;
-		slot->used = true;
-	}
 	return r;
 }

@@ -13,7 +13,6 @@
 #define CLAIM_ID_MAX 255 /* bytes in sub and sid */
 
 struct keyset;
-struct token_cache;
 
 enum token_result {
 	TOK_OK,
@@ -37,19 +36,21 @@ enum token_result {
 };
 
 struct token_rules {
-	const struct keyset *keys; /* borrowed */
-	const char *issuer;	   /* NULL: iss not checked */
-	char *const *parties;	   /* allowed azp values */
-	size_t nparties;	   /* 0: azp not checked */
-	long skew;		   /* seconds of leeway */
-	struct token_cache *cache; /* NULL: verify every time */
-	time_t now;		   /* the request's clock */
+	struct keyset *keys;  /* borrowed; verifying fills a key's
+				 Montgomery form (keys.h) */
+	const char *issuer;   /* NULL: iss not checked */
+	char *const *parties; /* allowed azp values */
+	size_t nparties;      /* 0: azp not checked */
+	long skew;	      /* seconds of leeway */
+	time_t now;	      /* the request's clock */
 };
 
 struct principal {
 	char user_id[CLAIM_ID_MAX + 1];	   /* sub */
 	char session_id[CLAIM_ID_MAX + 1]; /* sid */
 	int64_t issued_at;		   /* iat; -1 when absent */
+	int64_t expires_at;		   /* exp */
+	int64_t valid_from;		   /* the later of nbf and iat, or 0 */
 };
 
 /*
@@ -58,25 +59,6 @@ struct principal {
  */
 enum token_result token_verify(const char *token,
     const struct token_rules *rules, struct principal *p, struct err *e);
-
-/*
- * A cache of tokens that passed, for a process that serves many requests
- * (FastCGI): a browser sends the same token until it nears expiry, so the
- * signature is checked once per token. Keyed by the token's SHA-256; a hit
- * still applies exp/nbf/iat to the request's clock. Clear it whenever the
- * keys or rules change. Bounded: TOKEN_CACHE_SLOTS entries.
- */
-#define TOKEN_CACHE_SLOTS 256
-struct token_cache *token_cache_new(void);
-void token_cache_clear(struct token_cache *);
-
-/*
- * Tells the cache which generation of keys verifies now (network keys:
- * keycache_generation). A different one than before clears it, so a
- * token that passed with a key since removed is checked again.
- */
-void token_cache_keys(struct token_cache *, unsigned gen);
-void token_cache_free(struct token_cache *);
 
 /* A sentence for the client (and its RFC 6750 error_description). */
 const char *token_result_message(enum token_result);

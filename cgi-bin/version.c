@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* version.c: --version, and the CA bundle a static build looks for */
+/* version.c: --version: the program and the libraries it runs with */
 #include <json-c/json_c_version.h>
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "version.h"
 
@@ -15,17 +13,6 @@
 #ifndef CK_SRC_VERSIONS
 #define CK_SRC_VERSIONS ""
 #endif
-
-/* Debian, Ubuntu, Alpine, Arch, Gentoo; RHEL, CentOS, AlmaLinux,
- * CloudLinux, Fedora; openSUSE; older RHEL and CentOS. */
-const char *const version_ca_paths[] = {
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-    NULL,
-};
 
 /*
  * The source package version recorded for pkg in CK_SRC_VERSIONS
@@ -98,20 +85,4 @@ version_print(FILE *f)
 		print_lib(f, "libcurl", NULL, "curl");
 	if (src_version("libfcgi", buf, sizeof(buf)) != NULL)
 		print_lib(f, "libfcgi", NULL, "libfcgi");
-}
-
-void
-version_ca_default(void)
-{
-#ifdef CK_PORTABLE
-	size_t i;
-
-	if (getenv("SSL_CERT_FILE") != NULL)
-		return;
-	for (i = 0; version_ca_paths[i] != NULL; i++)
-		if (access(version_ca_paths[i], R_OK) == 0) {
-			setenv("SSL_CERT_FILE", version_ca_paths[i], 0);
-			return;
-		}
-#endif
 }

@@ -100,7 +100,7 @@ group_keys(json_object *group, enum form f, const char *file)
 
 /* One vector: true when the program decided as the file expects. */
 static bool
-run_vector(const struct key *k, json_object *t, struct tally *n,
+run_vector(struct key *k, json_object *t, struct tally *n,
     const char *file, enum form f)
 {
 	static unsigned char msg[MSG_MAX], sig[SIG_MAX];

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../cgi-bin/keys.h"
+#include "../../cgi-bin/keysource.h"
 #include "../../cgi-bin/token.h"
 #include "mint.h"
 #include "unit.h"
@@ -56,11 +57,11 @@ static const char *const keys_names[KS__MAX] = {
     "pem", "pem-oneline", "jwks", "jwks-main"};
 
 struct world {
-	struct mint_key main;	/* kid-main */
-	struct mint_key other;	/* kid-other */
-	struct keyring oneline; /* main as one line with literal \n */
-	const struct keyset *set[KS__MAX];
-	struct keyset *owned[KS__MAX];
+	struct mint_key main;  /* kid-main */
+	struct mint_key other; /* kid-other */
+	struct keyset *set[KS__MAX];
+	struct keyset *owned[KS__MAX]; /* KS_PEM_ONELINE: main as one line
+					  with literal \n */
 };
 
 /* One case, built from the line's items. */
@@ -602,7 +603,8 @@ out:
 static bool
 oneline_keys(struct world *w)
 {
-	struct keys_source src = {KEYS_PEM_TEXT, "CLERK_JWT_KEY", NULL};
+	struct keysource src = {KEYSOURCE_PEM_TEXT, "CLERK_JWT_KEY", NULL};
+	struct file_watch watch = {NULL, false, {0}};
 	struct unit_buf b = {0};
 	struct err e = {{0}};
 	const char *s;
@@ -613,10 +615,11 @@ oneline_keys(struct world *w)
 				: unit_buf_add(&b, s, 1);
 	if (ok && strchr(b.p, '\n') == NULL) {
 		src.value = b.p;
-		ok = keys_load(&w->oneline, &src, &e);
+		w->owned[KS_PEM_ONELINE] = keysource_load(&src, &watch, &e);
 	}
 	unit_buf_free(&b);
-	return ok && w->oneline.set != NULL;
+	file_watch_free(&watch);
+	return ok && w->owned[KS_PEM_ONELINE] != NULL;
 }
 
 static bool
@@ -651,7 +654,7 @@ world_new(struct world *w)
 	w->set[KS_PEM] = w->owned[KS_PEM];
 	w->set[KS_JWKS] = w->owned[KS_JWKS];
 	w->set[KS_JWKS_MAIN] = w->owned[KS_JWKS_MAIN];
-	w->set[KS_PEM_ONELINE] = w->oneline.set;
+	w->set[KS_PEM_ONELINE] = w->owned[KS_PEM_ONELINE];
 	ok = true;
 out:
 	if (!ok && e.msg[0] != '\0')
@@ -667,7 +670,6 @@ world_free(struct world *w)
 
 	for (i = 0; i < KS__MAX; i++)
 		keys_free(w->owned[i]);
-	keys_ring_free(&w->oneline);
 	mint_key_free(&w->main);
 	mint_key_free(&w->other);
 }

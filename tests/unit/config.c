@@ -2,7 +2,8 @@
 /*
  * config.c: the cases of tests/unit/config.txt through config_load: the
  * settings from a made-up environment over a CHATKIT_CONFIG file written
- * for the case. Usage: unit-config.tap [DATA-FILE].
+ * for the case; then, when they load, through auth_new, which reads the
+ * keys they name. Usage: unit-config.tap [DATA-FILE].
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../cgi-bin/auth.h"
 #include "../../cgi-bin/config.h"
 #include "../../cgi-bin/log.h"
 #include "mint.h"
@@ -46,6 +48,7 @@ static const struct {
     {"CHATKIT_CREATE_RATE", K_LONG, offsetof(struct config, create_rate)},
     {"CHATKIT_RETENTION_DAYS", K_LONG, offsetof(struct config, retention_days)},
     {"CHATKIT_DB_TIMEOUT", K_LONG, offsetof(struct config, db_timeout)},
+    {"CHATKIT_SESSION_RATE", K_LONG, offsetof(struct config, session_rate)},
     {"CLERK_JWKS_URL", K_STRING, offsetof(struct config, jwks_url)},
     {"CLERK_JWKS_TTL", K_LONG, offsetof(struct config, jwks_ttl)},
     {"CLERK_JWKS_MAX_STALE", K_LONG, offsetof(struct config, jwks_max_stale)},
@@ -185,10 +188,12 @@ run_case(const struct unit_line *l, const char *pem)
 	struct env env = {{0}, {0}, 0};
 	struct unit_buf v = {0}, expect = {0}, got = {0};
 	struct config cfg;
+	struct auth *auth = NULL;
+	struct err ae = {{0}};
 	char err[256] = "", path[sizeof(tmpdir) + 32], *secret, *eq;
-	const char *want, *word;
+	const char *want, *word, *reason, *public_msg = "";
 	size_t i, wlen;
-	bool loaded = false, ok = false;
+	bool loaded = false, ready, ok = false;
 
 	snprintf(path, sizeof(path), "%s/empty.conf", tmpdir);
 	if (!env_put(&env, "CHATKIT_WORKFLOW_ID", 19, "wf_default") ||
@@ -245,6 +250,13 @@ run_case(const struct unit_line *l, const char *pem)
 
 	config_load(&cfg, lookup, &env);
 	loaded = true;
+	/* The key source is auth's: a case is ok when its keys load too. */
+	if (cfg.ok)
+		auth = auth_new(&cfg, 0);
+	ready = cfg.ok && auth_ready(auth, &public_msg, &ae);
+	reason = cfg.ok ? ae.msg : cfg.reason.msg;
+	if (!cfg.ok)
+		public_msg = cfg.public_msg;
 
 	/* EXPECT: a word, then what goes with it, then " !SECRET" maybe. */
 	word = expect.p;
@@ -253,19 +265,18 @@ run_case(const struct unit_line *l, const char *pem)
 	if ((secret = strstr(expect.p, " !")) != NULL) {
 		*secret = '\0';
 		secret += 2;
-		if (strstr(cfg.reason.msg, secret) != NULL ||
-		    strstr(cfg.public_msg, secret) != NULL) {
+		if (strstr(reason, secret) != NULL ||
+		    strstr(public_msg, secret) != NULL) {
 			unit_fail(l,
 			    "expected no \"%s\" in the reason or the "
 			    "client's sentence, got \"%s\" / \"%s\"",
-			    secret, cfg.reason.msg, cfg.public_msg);
+			    secret, reason, public_msg);
 			goto done;
 		}
 	}
 	if (wlen == 2 && strncmp(word, "ok", 2) == 0) {
-		if (!cfg.ok) {
-			unit_fail(
-			    l, "expected ok got an error: %s", cfg.reason.msg);
+		if (!ready) {
+			unit_fail(l, "expected ok got an error: %s", reason);
 			goto done;
 		}
 		if (*want == '\0') {
@@ -292,10 +303,9 @@ run_case(const struct unit_line *l, const char *pem)
 		ok = true;
 	} else if ((wlen == 5 && strncmp(word, "error", 5) == 0) ||
 		   (wlen == 7 && strncmp(word, "message", 7) == 0)) {
-		const char *where =
-		    word[0] == 'e' ? cfg.reason.msg : cfg.public_msg;
+		const char *where = word[0] == 'e' ? reason : public_msg;
 
-		if (cfg.ok) {
+		if (ready) {
 			unit_fail(
 			    l, "expected an error naming \"%s\" got ok", want);
 			goto done;
@@ -312,6 +322,7 @@ run_case(const struct unit_line *l, const char *pem)
 done:
 	if (ok)
 		unit_pass(l);
+	auth_free(auth);
 	if (loaded)
 		config_free(&cfg);
 	env_free(&env);

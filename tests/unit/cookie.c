@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../cgi-bin/auth.h"
 #include "../../cgi-bin/config.h"
 #include "../../cgi-bin/handler.h"
 #include "../../cgi-bin/log.h"
@@ -259,6 +260,7 @@ run_handle(const struct unit_line *l, const char *want, struct vars *cgi,
 	struct unit_buf logged = {0};
 	struct config cfg;
 	struct store *db = NULL;
+	struct auth *auth = NULL;
 	struct request req;
 	struct response resp;
 	enum status st;
@@ -281,13 +283,14 @@ run_handle(const struct unit_line *l, const char *want, struct vars *cgi,
 		unit_fail(l, "the settings do not load: %s", cfg.reason.msg);
 		goto out;
 	}
-	if ((db = store_new(cfg.database_url)) == NULL) {
+	if ((auth = auth_new(&cfg, 0)) == NULL ||
+	    (db = store_new(cfg.database_url)) == NULL) {
 		unit_fail(l, "out of memory");
 		goto out;
 	}
 	log_set_sink(log_sink, &logged);
 	request_from_env(&req, lookup, cgi, no_body, NULL);
-	st = handle(&cfg, db, NULL, &req, (time_t)UNIT_NOW, &resp);
+	st = handle(&cfg, db, auth, &req, (time_t)UNIT_NOW, &resp);
 	log_set_sink(NULL, NULL);
 	if (strcmp(want, "authenticated") == 0) {
 		/* The log line names the user only once one is known. */
@@ -314,6 +317,7 @@ run_handle(const struct unit_line *l, const char *want, struct vars *cgi,
 	request_free(&req);
 out:
 	store_free(db);
+	auth_free(auth);
 	if (loaded)
 		config_free(&cfg);
 	vars_free(&settings);

@@ -28,7 +28,7 @@ static char claims_open[96];
 
 struct ctx {
 	const struct mint_key *key;
-	const struct keyset *keys;
+	struct keyset *keys;
 };
 
 enum place {
