@@ -78,7 +78,7 @@ demo_check() {
 		"the demo's report"
 	assert_that "$stderr" =~ "the gate \(2 processes, FastCGI authorizer\) on 127\.0\.0\.1:[0-9]+" \
 		"the gate's port"
-	run -0 grep -c '"path": "/chatkit"' "$DEMO_DIR/run/standin.log"
+	run -0 grep -c '"method": "POST", "path": "/chatkit"' "$DEMO_DIR/run/standin.log"
 	assert_output 1
 }
 
