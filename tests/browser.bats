@@ -39,8 +39,12 @@ setup_file() {
 	tokens_setup "$BATS_FILE_TMPDIR/keys" || return
 	httpd_prepare apache-cgid || return
 	httpd_config_default || return
-	gate_setup || return
-	httpd_start
+	if gate_setup && httpd_start; then
+		return 0
+	fi
+	# What started must not outlive the file.
+	teardown_file
+	return 1
 }
 
 # gate_setup: the stand-in ChatKit server (its requests in STANDIN_LOG),
@@ -62,8 +66,9 @@ gate_setup() {
 }
 
 teardown_file() {
-	httpd_stop
+	# The pool first: its pid file goes with httpd_stop's directory.
 	[[ -z ${GATE_PIDS:-} ]] || gate_pool_stop "$GATE_PIDS"
+	httpd_stop
 	standin_stop
 	pg_stop
 }
