@@ -1,7 +1,7 @@
 # bench/common.bash: what the bench scripts share: paths, the server
-# helpers (scripts/lib/: pg_start, pgb_start, httpd_start, ...) and
-# tokens.bash, fail and median, missing packages, the out-of-tree build
-# and the floors.
+# helpers (scripts/lib/: pg_start, pgb_start, httpd_start, gate_pool_start,
+# ...) and tokens.bash, fail and median, missing packages, the
+# out-of-tree build and the floors.
 #
 # After bench_build: BENCH_CGI (the program, built out of tree under
 # bench/.build/obj-*), BENCH_OBJ (that build directory), BENCH_BIN
@@ -46,6 +46,8 @@ now() {
 source "$TOP_SRCDIR/scripts/lib/pg.bash"
 # shellcheck source=../scripts/lib/httpd.bash
 source "$TOP_SRCDIR/scripts/lib/httpd.bash"
+# shellcheck source=../scripts/lib/gate.bash
+source "$TOP_SRCDIR/scripts/lib/gate.bash"
 # shellcheck source=../tests/helpers/tokens.bash
 source "$TOP_SRCDIR/tests/helpers/tokens.bash"
 

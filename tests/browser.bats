@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # browser.bats: the demo page and www/chatkit-session.js in headless Chromium,
-# served with the CGI by a real Apache (mpm_event + mod_cgid).
+# served with the CGI by a real Apache (mpm_event + mod_cgid), with the
+# stand-in ChatKit server (scripts/chatkit-standin) behind the gate at
+# /chatkit, as scripts/demo sets it up (scripts/lib/gate.bash).
 #
 # Needs chromium, node and `npm ci` (scripts/install-deps --browser). The
 # scenarios are tests/browser/*.mjs (playwright-core); each run is bounded
@@ -11,6 +13,8 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/httpd
+# shellcheck source=../scripts/lib/gate.bash
+source "$TOP_SRCDIR/scripts/lib/gate.bash"
 
 : "${BROWSER_TIMEOUT:=60}"
 export BROWSER_TIMEOUT
@@ -35,11 +39,37 @@ setup_file() {
 	tokens_setup "$BATS_FILE_TMPDIR/keys" || return
 	httpd_prepare apache-cgid || return
 	httpd_config_default || return
-	httpd_start
+	if gate_setup && httpd_start; then
+		return 0
+	fi
+	# What started must not outlive the file.
+	teardown_file
+	return 1
+}
+
+# gate_setup: the stand-in ChatKit server (its requests in STANDIN_LOG),
+# the gate's pool with the CGI's settings file, and the gate's snippet
+# in the site, each on a port of its own.
+gate_setup() {
+	local gate_port
+	STANDIN_PORT=$(random_free_port) && gate_port=$(random_free_port) || return
+	[[ $gate_port != "$STANDIN_PORT" ]] || gate_port=$(random_free_port) || return
+	STANDIN_LOG=$HTTPD_DIR/standin.log
+	GATE_PIDS=$HTTPD_RUNDIR/gate.pid
+	export STANDIN_PORT STANDIN_LOG GATE_PIDS
+	standin_start "$STANDIN_PORT" "$STANDIN_LOG" "$HTTPD_DIR/standin.out" || return
+	export STANDIN_PID
+	gate_pool_start "$gate_port" 2 "$HTTPD_CGI" "$HTTPD_ETC/chatkit-session.conf" \
+		"$GATE_PIDS" "$HTTPD_DIR/gate.out" || return
+	gate_apache_site "$HTTPD_SITE" "$gate_port" "$STANDIN_PORT" \
+		"$HTTPD_DIR/cgi-bin" "$HTTPD_ETC"
 }
 
 teardown_file() {
+	# The pool first: its pid file goes with httpd_stop's directory.
+	[[ -z ${GATE_PIDS:-} ]] || gate_pool_stop "$GATE_PIDS"
 	httpd_stop
+	standin_stop
 	pg_stop
 }
 
@@ -375,4 +405,83 @@ statuses() {
 	assert_that "$(r .afterRevoke)" =~ '^idle\|\|' "hook state after revoking its own device"
 	assert_that "$(r .hookRevokedAll)" == 0 "revokeAll() with nothing left"
 	assert_that "$(statuses "$user")" == "dev-react:revoked" "rows in the database"
+}
+
+# standin_posts: the POSTs to /chatkit the stand-in received, one JSON
+# object a line ({method, path, type, headers}).
+standin_posts() {
+	[[ -f $STANDIN_LOG ]] || return 0
+	jq -c 'select(.method == "POST" and .path == "/chatkit")' "$STANDIN_LOG"
+}
+
+# standin_header N NAME: header NAME of the stand-in's Nth POST from
+# the end (1: the last), "-" when it had none.
+standin_header() {
+	standin_posts | tail -n "$1" | head -n 1 | jq -r --arg h "$2" \
+		'.headers | to_entries | map(select(.key | ascii_downcase == ($h | ascii_downcase)))
+		 | if length == 0 then "-" else .[0].value end'
+}
+
+@test "a message from the demo page goes through the gate, and the answer names the signed-in user" {
+	local user tok before
+	user=$(new_user)
+	tok=$(valid_token "$user")
+	before=$(standin_posts | wc -l)
+	browser demo message TOKEN="$tok" TEXT="Hi from Chromium"
+
+	assert_that "$(r .reply)" == "Hello $user, you said: Hi from Chromium" "answer on the page"
+	assert_that "$(r .detail)" == "HTTP 200 · 1 event from the ChatKit server" "detail under it"
+	assert_that "$(r .errorShown)" == false "no error shown"
+	assert_that "$(r .id)" == "$(active_session "$user")" "session on the page vs the database"
+	assert_that "$(r '[.calls[] | "\(.method) \(.status) \(.authorization)"] | join(", ")')" == \
+		"POST 200 Bearer $(r .id)" "requests to /chatkit (method, status, Authorization)"
+	assert_that "$(r '.calls[0].contentType')" == application/json "Content-Type sent"
+	assert_that "$(($(standin_posts | wc -l) - before))" == 1 "POSTs that reached the stand-in"
+	assert_that "$(standin_header 1 X-ChatKit-User-Id)" == "$user" "X-ChatKit-User-Id at the stand-in"
+	assert_that "$(standin_header 1 Authorization)" == - "Authorization at the stand-in"
+	assert_that "$(standin_posts | tail -n 1 | jq -r .type)" == threads.create "request type at the stand-in"
+}
+
+@test "after a revoke through the endpoint the gate answers 401, and client.fetch gets a fresh session and sends the message again" {
+	local user tok before
+	user=$(new_user)
+	tok=$(valid_token "$user")
+	before=$(standin_posts | wc -l)
+	browser demo revokedMessage TOKEN="$tok"
+
+	assert_that "$(r .first)" == "Hello $user, you said: first" "first answer"
+	assert_that "$(r .revoke)" == '200 {"revoked":1}' "DELETE {all: true} with the user's token"
+	assert_that "$(r .shownAfterRevoke)" == "$(r .id1)" "the page still shows the revoked session"
+	assert_that "$(r .second)" == "Hello $user, you said: second" "second answer"
+	assert_that "$(r .id2)" != "$(r .id1)" "session shown after the second message"
+	assert_that "$(r '[.calls[] | .status] | join(" ")')" == "200 401 200" "statuses of the requests to /chatkit"
+	assert_that "$(r '[.calls[] | .authorization] | join(" ")')" == \
+		"Bearer $(r .id1) Bearer $(r .id1) Bearer $(r .id2)" "Authorization of each"
+	assert_that "$(r .posts)" == 2 "POSTs to the endpoint (the first session, the fresh one)"
+	assert_that "$(r .status)" == "For the message, a new session was created." "status line"
+	assert_that "$(r .errorShown)" == false "no error shown"
+	run -0 pg_sql "select status from chatkit_sessions where session_token = :'t'" t="$(r .id1)"
+	assert_that "$output" == revoked "first session in the database"
+	assert_that "$(active_session "$user")" == "$(r .id2)" "the fresh session is the active one"
+	assert_that "$(($(standin_posts | wc -l) - before))" == 2 "POSTs that reached the stand-in (not the refused one)"
+	assert_that "$(standin_header 2 X-ChatKit-User-Id) $(standin_header 1 X-ChatKit-User-Id)" == \
+		"$user $user" "X-ChatKit-User-Id of both"
+}
+
+@test "an X-ChatKit-User-Id the page sends never reaches the ChatKit server" {
+	local user tok before
+	user=$(new_user)
+	tok=$(valid_token "$user")
+	before=$(standin_posts | wc -l)
+	browser demo forged TOKEN="$tok"
+
+	assert_that "$(r '.calls[0].status')" == 200 "status"
+	assert_that "$(r '.calls[0].userIdHeader')" == someone_else "X-ChatKit-User-Id the page sent"
+	assert_that "$(r '.calls[0].roleHeader')" == admin "X-ChatKit-Role the page sent"
+	assert_that "$(r .answer.userId)" == "$user" "the user the stand-in answered"
+	assert_that "$(($(standin_posts | wc -l) - before))" == 1 "POSTs that reached the stand-in"
+	assert_that "$(standin_header 1 X-ChatKit-User-Id)" == "$user" "X-ChatKit-User-Id at the stand-in"
+	assert_that "$(standin_header 1 X-ChatKit-Role)" == member "X-ChatKit-Role at the stand-in"
+	run -1 grep -c someone_else "$STANDIN_LOG"
+	assert_output 0
 }

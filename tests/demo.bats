@@ -29,10 +29,17 @@ teardown_file() {
 }
 
 # _demo_procs: processes whose command line names DEMO_DIR (the demo's
-# PostgreSQL and Apache do, and the program when the demo copied it
-# there), one "pid args" per line; _demo_pids: their pids.
+# PostgreSQL, Apache and stand-in ChatKit server do, and the program when
+# the demo copied it there), and the gate's processes (run/gate.pid),
+# one "pid args" per line; _demo_pids: their pids.
 _demo_procs() {
+	local p
 	ps -eo pid=,args= | grep -F -- "$DEMO_DIR" | grep -v grep || true
+	[[ -f $DEMO_DIR/run/gate.pid ]] || return 0
+	while read -r p || [[ -n $p ]]; do
+		[[ $p =~ ^[0-9]+$ && -d /proc/$p ]] || continue
+		ps -o pid=,args= -p "$p" || true
+	done <"$DEMO_DIR/run/gate.pid"
 }
 
 _demo_pids() {
@@ -58,8 +65,21 @@ demo_check() {
 	demo_check
 	assert_output --partial '"userId":"user_demo"'
 	assert_output --partial '"workflowId":"workflow_demo"'
-	assert_that "$stderr" =~ "check passed: session [0-9a-f-]{36} created and reused" \
+	assert_that "$stderr" =~ "check passed: session [0-9a-f-]{36} handed out and reused" \
 		"the demo's report"
+}
+
+@test "scripts/demo --check sends a message through the gate to the stand-in, which names the user" {
+	demo_check
+	assert_line --regexp '^data: \{"gate": \{"X-ChatKit-User-Id": "user_demo", '
+	assert_output --partial '"text": "Hello user_demo, you said: Hello from curl"'
+	assert_output --partial '"message":"A ChatKit session is required'
+	assert_that "$stderr" =~ "the gate let it through as user_demo and refused a request without it \(401\)" \
+		"the demo's report"
+	assert_that "$stderr" =~ "the gate \(2 processes, FastCGI authorizer\) on 127\.0\.0\.1:[0-9]+" \
+		"the gate's port"
+	run -0 grep -c '"method": "POST", "path": "/chatkit"' "$DEMO_DIR/run/standin.log"
+	assert_output 1
 }
 
 @test "scripts/demo prints the page URL, the token and a curl line" {
@@ -67,6 +87,7 @@ demo_check() {
 	assert_output --regexp 'Page: +http://127\.0\.0\.1:[0-9]+/'
 	assert_output --regexp 'Token: +[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+'
 	assert_output --regexp "curl -sS -X POST -H 'Authorization: Bearer [^']+'.* http://127\.0\.0\.1:[0-9]+/api/chatkit/session"
+	assert_line --regexp "^ *curl -sS -X POST -H 'Authorization: Bearer [0-9a-f-]{36}'.*\"threads\.create\".* http://127\.0\.0\.1:[0-9]+/chatkit\$"
 }
 
 @test "scripts/demo --check --pgbouncer sends the CGI's queries through pgbouncer" {
@@ -86,7 +107,7 @@ demo_check() {
 	assert_output ''
 }
 
-@test "scripts/demo --check stops PostgreSQL and Apache when it ends" {
+@test "scripts/demo --check stops PostgreSQL, Apache, the gate and the stand-in when it ends" {
 	demo_check
 	run -0 _demo_procs
 	assert_output ''

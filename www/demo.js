@@ -11,8 +11,8 @@ function meta(name) {
 
 // Settings come from the <meta> tags of index.html. The query string may
 // preset the harmless ones (?threshold=4&deviceId=tab1) but never the
-// endpoint or the Clerk script: a link must not be able to send the
-// visitor's token somewhere else.
+// endpoint, the ChatKit server or the Clerk script: a link must not be
+// able to send the visitor's token or session somewhere else.
 function readConfig() {
 	const q = new URLSearchParams(location.search);
 	const threshold = q.get('threshold') ?? meta('chatkit-refresh-threshold');
@@ -20,6 +20,7 @@ function readConfig() {
 		publishableKey: meta('clerk-publishable-key'),
 		clerkJsUrl: meta('clerk-js-url'),
 		endpoint: meta('chatkit-endpoint') || 'api/chatkit/session',
+		chatkitUrl: meta('chatkit-url') || 'chatkit',
 		threshold: /^\d+$/.test(threshold || '') ? Number(threshold) : 3600,
 		deviceId: q.get('deviceId') || '',
 	};
@@ -159,9 +160,11 @@ function showSession(session) {
 	tick();
 }
 
-// One sentence for the live region about what the last answer meant.
+// One sentence for the live region about what the last answer meant;
+// how: 'click', 'auto', or 'message' (asked for by client.fetch).
 function describe(prev, next, how) {
-	const auto = how === 'auto' ? 'Renewed automatically: ' : '';
+	const auto = how === 'auto' ? 'Renewed automatically: '
+	    : how === 'message' && prev ? 'For the message, ' : '';
 	let what;
 	if (!prev)
 		what = 'session ready.';
@@ -172,6 +175,114 @@ function describe(prev, next, how) {
 	else
 		what = 'a new session was created.';
 	return auto ? auto + what : what[0].toUpperCase() + what.slice(1);
+}
+
+// --- a message to the ChatKit server, through the gate ----------------------
+
+// The request ChatKit's widget sends to start a thread with one message.
+function chatkitRequest(text) {
+	return {
+		type: 'threads.create',
+		params: { input: { content: [{ type: 'input_text', text }] } },
+	};
+}
+
+// The JSON of each event of a server-sent event stream (ChatKit streams
+// its answer to a message).
+function streamEvents(body) {
+	return body.split(/\r?\n\r?\n/)
+	    .map((block) => block.split(/\r?\n/)
+		.filter((line) => line.startsWith('data:'))
+		.map((line) => line.slice(5).replace(/^ /, ''))
+		.join('\n'))
+	    .filter((data) => data !== '')
+	    .map((data) => JSON.parse(data));
+}
+
+// What a person should take from a refusal by the gate or the server.
+function messageErrorTitle(status, retryAfter) {
+	const later = retryAfter ? `try again in ${formatDuration(retryAfter)}`
+	    : 'try again shortly';
+	switch (status) {
+	case 401: return 'The gate did not accept the session, nor a fresh one.';
+	case 403: return 'The gate refused this user.';
+	case 429: return `Too many messages for now; ${later}.`;
+	case 503: return `The session store is unavailable; ${later}.`;
+	case 404:
+	case 502:
+	case 504: return 'The ChatKit server could not be reached.';
+	default: return 'The ChatKit server did not take the message.';
+	}
+}
+
+function showReply(reply, error) {
+	$('reply').hidden = !reply;
+	$('message-error').hidden = !error;
+	if (reply) {
+		$('reply-text').textContent = reply.text;
+		$('reply-detail').textContent = reply.detail;
+	}
+	if (error) {
+		$('message-error-title').textContent = error.title;
+		$('message-error-message').textContent = error.message;
+	}
+}
+
+// Send the message through client.fetch and show the ChatKit server's
+// answer, or the refusal with the server's own message.
+async function sendMessage() {
+	const text = $('message-text').value.trim();
+	if (text === '') {
+		showReply(null, { title: 'Nothing to send.', message: 'Write a message first.' });
+		$('message-text').focus();
+		return;
+	}
+	$('send').disabled = true;
+	$('send').setAttribute('aria-busy', 'true');
+	lastAsk = 'message';
+	try {
+		const res = await client.fetch(config.chatkitUrl, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/json' },
+			body: JSON.stringify(chatkitRequest(text)),
+		});
+		const body = await res.text();
+		if (!res.ok) {
+			let message = `HTTP ${res.status} ${res.statusText}`.trim();
+			try {
+				const e = JSON.parse(body);
+				if (e && typeof e.message === 'string')
+					message = `${e.message} (HTTP ${res.status} · ${e.error})`;
+			} catch (e) {
+				// not JSON: the status line says enough
+			}
+			const retry = Number(res.headers.get('Retry-After')) || null;
+			showReply(null, { title: messageErrorTitle(res.status, retry), message });
+			return;
+		}
+		const type = res.headers.get('Content-Type') || '';
+		const events = type.startsWith('text/event-stream')
+		    ? streamEvents(body) : [JSON.parse(body)];
+		const said = events.map((ev) => typeof ev.text === 'string'
+		    ? ev.text : JSON.stringify(ev));
+		showReply({
+			text: said.join('\n'),
+			detail: `HTTP ${res.status} · ${events.length} ${events.length === 1 ? 'event' : 'events'} from the ChatKit server`,
+		}, null);
+	} catch (err) {
+		showReply(null, {
+			title: err instanceof SyntaxError
+			    ? 'The ChatKit server sent something that is not JSON.'
+			    : err.status !== undefined ? 'No session for the message.'
+			    : 'The ChatKit server could not be reached.',
+			message: err.message,
+		});
+	} finally {
+		if (lastAsk === 'message')
+			lastAsk = 'auto';
+		$('send').disabled = false;
+		$('send').setAttribute('aria-busy', 'false');
+	}
 }
 
 // --- the user's devices ---------------------------------------------------
@@ -389,6 +500,11 @@ async function startClerk() {
 }
 
 $('endpoint-shown').textContent = config.endpoint;
+$('chatkit-url-shown').textContent = config.chatkitUrl;
+$('message-form').addEventListener('submit', (e) => {
+	e.preventDefault();
+	sendMessage();
+});
 $('threshold').value = String(config.threshold);
 $('device-id').value = config.deviceId;
 $('devices-reload').addEventListener('click', () => loadDevices());

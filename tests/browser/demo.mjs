@@ -3,7 +3,8 @@
 //
 // Env: BASE_URL (the server), TOKEN (pasted), QUERY (appended to the page
 // URL, e.g. ?threshold=4), SCREENSHOT (a PNG path, optional).
-// QUERY2: the second tab's query (secondTab).
+// QUERY2: the second tab's query (secondTab). TEXT: the message to send
+// (message).
 import assert from 'node:assert/strict';
 import { run } from './lib.mjs';
 
@@ -27,6 +28,48 @@ async function deviceRows(page, n, until) {
 		    })));
 		return rows.length === n && rows;
 	}, `${n} rows in the device list`);
+}
+
+// The page's requests to the ChatKit server behind the gate (/chatkit), in
+// the order they were answered; calls() resolves to [{ method, status,
+// authorization, contentType, userIdHeader, roleHeader }].
+function gateCalls(page) {
+	const calls = [];
+	page.on('response', (res) => {
+		const req = res.request();
+		if (new URL(req.url()).pathname !== '/chatkit')
+			return;
+		const call = { method: req.method(), status: res.status() };
+		calls.push(call);
+		call.ready = req.allHeaders().then((h) => {
+			call.authorization = h.authorization ?? null;
+			call.contentType = h['content-type'] ?? null;
+			call.userIdHeader = h['x-chatkit-user-id'] ?? null;
+			call.roleHeader = h['x-chatkit-role'] ?? null;
+		});
+	});
+	return async () => {
+		await Promise.all(calls.map((c) => c.ready));
+		return calls.map(({ ready, ...c }) => c);
+	};
+}
+
+// Type MESSAGE in "Send a message", send it, and resolve to the answer shown
+// (once it differs from before), or fail with the error shown.
+async function send(page, message, until) {
+	const before = await text(page, '#reply-text');
+	await page.getByLabel('Message to the ChatKit server').fill(message);
+	await page.getByRole('button', { name: 'Send' }).click();
+	return until(async () => {
+		if (await page.locator('#message-error').isVisible())
+			throw new Error(`error shown: ${await text(page, '#message-error')}`);
+		const t = await text(page, '#reply-text');
+		return t !== before && t;
+	}, `the answer to "${message}"`);
+}
+async function pasteToken({ page, env }) {
+	await page.goto(`${env.BASE_URL}/${env.QUERY || ''}`);
+	await page.getByLabel('Clerk session token (JWT)').fill(env.TOKEN || '');
 }
 
 run({
@@ -120,6 +163,77 @@ run({
 			tab2Status: await text(tab2, '#devices-status'),
 			status: await text(page, '#status'),
 		});
+	},
+
+	// A message through the gate: the answer shown names the user.
+	async message(ctx) {
+		const { page, env, result, until } = ctx;
+		const calls = gateCalls(page);
+		await pasteToken(ctx);
+		const reply = await send(page, env.TEXT || 'Hello', until);
+		await page.locator('#session-id').filter({ hasText: /\S/ }).waitFor();
+		if (env.SCREENSHOT)
+			await page.screenshot({ path: env.SCREENSHOT, fullPage: true });
+		result({
+			reply,
+			detail: await text(page, '#reply-detail'),
+			errorShown: await page.locator('#message-error').isVisible(),
+			id: await text(page, '#session-id'),
+			calls: await calls(),
+		});
+	},
+
+	// A message, then every session of the user revoked through the
+	// endpoint with the user's token (not through the page, which would
+	// drop its session): the next message gets the gate's 401 first, then
+	// goes through with a fresh session.
+	async revokedMessage(ctx) {
+		const { page, env, result, until, requests } = ctx;
+		const calls = gateCalls(page);
+		await pasteToken(ctx);
+		const first = await send(page, 'first', until);
+		await page.locator('#session-id').filter({ hasText: /\S/ }).waitFor();
+		const id1 = await text(page, '#session-id');
+		const res = await page.request.delete(`${env.BASE_URL}/api/chatkit/session`, {
+			headers: { Authorization: `Bearer ${env.TOKEN}`, 'Content-Type': 'application/json' },
+			data: JSON.stringify({ all: true }),
+		});
+		const revoke = `${res.status()} ${await res.text()}`;
+		const shownAfterRevoke = await text(page, '#session-id');
+		const second = await send(page, 'second', until);
+		const id2 = await until(async () => {
+			const t = await text(page, '#session-id');
+			return t !== id1 && t;
+		}, 'a new session id on the page');
+		await page.locator('#status').filter({ hasText: /created/ }).waitFor();
+		result({
+			first, id1, revoke, shownAfterRevoke, second, id2,
+			calls: await calls(),
+			posts: requests().length,
+			status: await text(page, '#status'),
+			errorShown: await page.locator('#message-error').isVisible(),
+		});
+	},
+
+	// The page's own X-ChatKit-User-Id and X-ChatKit-Role, through the
+	// module's fetch as a page would send them.
+	async forged(ctx) {
+		const { page, result } = ctx;
+		const calls = gateCalls(page);
+		await pasteToken(ctx);
+		const answer = await page.evaluate(async () => {
+			const res = await window.chatkitDemo.client.fetch('chatkit', {
+				method: 'POST',
+				headers: {
+					'Content-Type': 'application/json',
+					'X-ChatKit-User-Id': 'someone_else',
+					'X-ChatKit-Role': 'admin',
+				},
+				body: JSON.stringify({ type: 'threads.list', params: {} }),
+			});
+			return res.json();
+		});
+		result({ answer, calls: await calls() });
 	},
 
 	// With a short TTL on the server and the same threshold given to the
