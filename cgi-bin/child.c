@@ -12,37 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "child.h"
 #include "log.h"
-
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* 1 when fd is readable (or hung up), 0 past the deadline, -1 error. */
-static int
-wait_readable(int fd, long long deadline)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	long long left;
-	int rc;
-
-	for (;;) {
-		if ((left = deadline - now_ms()) <= 0)
-			return 0;
-		rc = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc != 0)
-			return rc < 0 ? -1 : 1;
-	}
-}
 
 /*
  * The parent only waits on a pipe. End of file is the child's exit, so
@@ -54,7 +26,7 @@ enum child_result
 child_run(child_fn fn, void *arg, long long wait_ms, char *buf, size_t size,
     size_t *len, struct err *e)
 {
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = deadline_now_ms() + wait_ms;
 	int fds[2] = {-1, -1}, rc = -1;
 	enum child_result cr = CHILD_LOST;
 	size_t got = 0;
@@ -83,7 +55,8 @@ child_run(child_fn fn, void *arg, long long wait_ms, char *buf, size_t size,
 	}
 	close(fds[1]);
 	fds[1] = -1;
-	while (got < size - 1 && (rc = wait_readable(fds[0], deadline)) > 0) {
+	while (got < size - 1 &&
+	       (rc = deadline_poll(fds[0], POLLIN, deadline)) > 0) {
 		n = read(fds[0], buf + got, size - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "deadline.h"
 #include "child.h"
 #include "db.h"
 #include "log.h"
@@ -58,45 +59,11 @@ struct db {
 	bool timed_out;		       /* this call's deadline passed */
 };
 
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * Waits until fd is ready for events or the deadline passes: 1 ready
- * (or hung up), 0 deadline passed, -1 error (no fd, poll failed).
- */
-static int
-wait_fd(int fd, short events, long long deadline)
-{
-	struct pollfd pfd = {.fd = fd, .events = events};
-	long long left;
-	int rc;
-
-	if (pfd.fd < 0)
-		return -1;
-	for (;;) {
-		if ((left = deadline - now_ms()) <= 0)
-			return 0;
-		rc = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc != 0)
-			return rc < 0 ? -1 : 1;
-	}
-}
-
-/* wait_fd on conn's socket. */
+/* deadline_poll on conn's socket. */
 static int
 wait_socket(PGconn *conn, short events, long long deadline)
 {
-	return wait_fd(PQsocket(conn), events, deadline);
+	return deadline_poll(PQsocket(conn), events, deadline);
 }
 
 /* Server notices go to our log, one line each, like our own lines. */
@@ -269,8 +236,9 @@ db_connect(struct db *db, struct err *e)
 		keys[n] = "dbname";
 		vals[n++] = db->url;
 	}
-	lr = service ? LOOKUP_NONE
-		     : lookup_hosts(opts, deadline - now_ms(), &lk, &le);
+	lr = service
+		 ? LOOKUP_NONE
+		 : lookup_hosts(opts, deadline - deadline_now_ms(), &lk, &le);
 	if (lr == LOOKUP_TIMEOUT) {
 		err_set(e, "database connection timed out %s", le.msg);
 		goto out;
@@ -297,8 +265,8 @@ db_connect(struct db *db, struct err *e)
 	}
 	PQsetNoticeProcessor(db->conn, notice_log, NULL);
 	if ((ct = connect_timeout_ms(db->conn)) >= 0 &&
-	    now_ms() + ct < deadline)
-		deadline = now_ms() + ct;
+	    deadline_now_ms() + ct < deadline)
+		deadline = deadline_now_ms() + ct;
 	while (PQstatus(db->conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
 	       ps != PGRES_POLLING_FAILED) {
 		rc = wait_socket(db->conn,
@@ -425,7 +393,7 @@ get_result(struct db *db)
 		if (rc == 0 && !cancelled) {
 			db->timed_out = true;
 			cancelled = true;
-			deadline = now_ms() + CANCEL_GRACE_MS;
+			deadline = deadline_now_ms() + CANCEL_GRACE_MS;
 			if (cancel_statement(db, CANCEL_GRACE_MS, &ce))
 				continue;
 			log_warnx("database: %s; connection closed", ce.msg);
@@ -686,7 +654,7 @@ db_call(struct db *db, long timeout, const char *what, db_try_fn fn, void *arg,
 
 	*res = NULL;
 	db->timeout = timeout;
-	db->deadline = now_ms() + timeout * 1000LL;
+	db->deadline = deadline_now_ms() + timeout * 1000LL;
 	db->timed_out = false;
 	for (tries = 0; tries < DB_TRIES; tries++) {
 		PQclear(*res);

@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 
+#include "deadline.h"
 #include "fetch.h"
 
 #ifndef CURL_SONAME
@@ -203,15 +204,6 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The options every hop shares; false with e set if libcurl refused one. */
 static bool
 set_common(
@@ -262,7 +254,7 @@ fetch_https(const char *url, const char *ca_file, char **body, size_t *len,
 	CURL *c = NULL;
 	char *cur = NULL;
 	const char *redirect;
-	int64_t start = now_ms(), left;
+	int64_t start = deadline_now_ms(), left;
 	long code = 0;
 	int hop;
 	CURLcode rc;
@@ -286,7 +278,8 @@ fetch_https(const char *url, const char *ca_file, char **body, size_t *len,
 	if (!set_common(c, ca_file, &s, errbuf, e))
 		goto out;
 	for (hop = 0;; hop++) {
-		if ((left = FETCH_TOTAL_MS - (now_ms() - start)) <= 0) {
+		if ((left = FETCH_TOTAL_MS - (deadline_now_ms() - start)) <=
+		    0) {
 			err_set(e, "no answer within %d ms", FETCH_TOTAL_MS);
 			goto out;
 		}

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "jsonstrict.h"
 #include "request.h"
 #include "token.h"
@@ -309,16 +310,6 @@ request_credentials(const struct request *req, char *const *parties,
 	return *n > 0 ? CRED_COOKIE : CRED_NONE;
 }
 
-/* Milliseconds on the monotonic clock. */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * How long a read may still wait for the body: BODY_TIME_MS from the
  * first call, counted down; 0 once it has passed (a read then takes only
@@ -327,7 +318,7 @@ now_ms(void)
 static int
 time_left(struct request *req)
 {
-	int64_t now = now_ms();
+	int64_t now = deadline_now_ms();
 
 	if (req->deadline == 0)
 		req->deadline = now + BODY_TIME_MS;
