@@ -67,7 +67,7 @@ gate_setup() {
 
 teardown_file() {
 	# The pool first: its pid file goes with httpd_stop's directory.
-	[[ -z ${GATE_PIDS:-} ]] || gate_pool_stop "$GATE_PIDS"
+	[[ -z ${GATE_PIDS:-} ]] || httpd_pool_stop "$GATE_PIDS"
 	httpd_stop
 	standin_stop
 	pg_stop

@@ -8,8 +8,8 @@
 #   gate_apache_site SITE GATE_PORT STANDIN_PORT CGIDIR SYSCONFDIR
 #                              append the snippet to SITE, its ports
 #                              replaced, with the modules it needs
-#   gate_pool_start PORT SIZE PROGRAM CONFIG PIDFILE LOG
-#   gate_pool_stop PIDFILE
+#   gate_pool_start ADDRESS SIZE PROGRAM CONFIG PIDFILE LOG
+#                              (httpd_pool_stop PIDFILE stops it)
 #   standin_start PORT LOGFILE OUT   sets STANDIN_PID
 #   standin_stop
 
@@ -52,49 +52,24 @@ gate_apache_site() {
 	rm -f "$tmp"
 }
 
-# gate_pool_start PORT SIZE PROGRAM CONFIG PIDFILE LOG: SIZE processes of
-# PROGRAM accepting on 127.0.0.1:PORT, forked by spawn-fcgi as
+# gate_pool_start ADDRESS SIZE PROGRAM CONFIG PIDFILE LOG: SIZE processes
+# of PROGRAM accepting on 127.0.0.1:ADDRESS (a port: Apache's
+# mod_authnz_fcgi reaches its authorizer over TCP only) or on the Unix
+# socket ADDRESS (a path, for lighttpd), forked by spawn-fcgi as
 # $HTTPD_USER when root, from a clean environment holding only
 # CHATKIT_CONFIG=CONFIG: an authorizer gets nothing from the server's
 # SetEnv. Their pids go to PIDFILE, spawn-fcgi's output to LOG.
 gate_pool_start() {
-	local port=$1 size=$2 program=$3 config=$4 pidfile=$5 log=$6
+	local size=$2 program=$3 config=$4 pidfile=$5 log=$6
+	local -a listen=(-a 127.0.0.1 -p "$1")
+	[[ $1 != /* ]] || listen=(-s "$1" -M 0600)
 	command -v spawn-fcgi >/dev/null || die "spawn-fcgi is not installed" || return
 	# Made here, for the pool's user to write.
 	: >"$pidfile" && _httpd_chown "$pidfile" || return
 	run_as "$HTTPD_USER" "${_HTTPD_ENV[@]}" "CHATKIT_CONFIG=$config" spawn-fcgi \
-		-a 127.0.0.1 -p "$port" -F "$size" -P "$pidfile" -- "$program" \
+		"${listen[@]}" -F "$size" -P "$pidfile" -- "$program" \
 		</dev/null >"$log" 2>&1 3>&- ||
-		{ cat "$log" >&2; die "spawn-fcgi failed on 127.0.0.1:$port"; return; }
-}
-
-# gate_pool_pids PIDFILE: the live processes PIDFILE names.
-gate_pool_pids() {
-	local p
-	[[ -f $1 ]] || return 0
-	# spawn-fcgi ends the file without a newline.
-	while read -r p || [[ -n $p ]]; do
-		[[ $p =~ ^[0-9]+$ && -d /proc/$p ]] || continue
-		[[ $(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) != Z ]] || continue
-		printf '%s\n' "$p"
-	done <"$1"
-}
-
-# gate_pool_stop PIDFILE: TERM the pool, wait for it (5 s), KILL. PIDFILE
-# stays, for a caller to see that what it names is gone.
-gate_pool_stop() {
-	local i pids
-	pids=$(gate_pool_pids "$1")
-	if [[ -n $pids ]]; then
-		# shellcheck disable=SC2086 # a list of pids
-		kill -TERM $pids 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			[[ -n $(gate_pool_pids "$1") ]] || break
-			sleep 0.1
-		done
-		# shellcheck disable=SC2046
-		kill -KILL $(gate_pool_pids "$1") 2>/dev/null || true
-	fi
+		{ cat "$log" >&2; die "spawn-fcgi failed on $1"; return; }
 }
 
 # standin_start PORT LOGFILE OUT: scripts/chatkit-standin on

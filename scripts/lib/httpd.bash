@@ -209,31 +209,34 @@ httpd_has_pool() {
 	[[ $HTTPD_KIND == apache-proxy-fcgi || $HTTPD_KIND == lighttpd-fastcgi-pool ]]
 }
 
-# httpd_pool_pids: the live processes of the pool.
+# httpd_pool_pids [PIDFILE]: the live processes a spawn-fcgi pid file
+# names (default: the pool's, $HTTPD_RUNDIR/pool.pid).
 httpd_pool_pids() {
-	local p
-	[[ -f ${HTTPD_RUNDIR:-}/pool.pid ]] || return 0
+	local p f=${1:-${HTTPD_RUNDIR:-}/pool.pid}
+	[[ -f $f ]] || return 0
 	# spawn-fcgi ends the file without a newline.
 	while read -r p || [[ -n $p ]]; do
 		[[ $p =~ ^[0-9]+$ && -d /proc/$p ]] || continue
 		[[ $(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) != Z ]] || continue
 		printf '%s\n' "$p"
-	done <"$HTTPD_RUNDIR/pool.pid"
+	done <"$f"
 }
 
-# _httpd_pool_stop: TERM the pool's processes, wait for them (5 s), KILL.
-_httpd_pool_stop() {
+# httpd_pool_stop [PIDFILE]: TERM the processes PIDFILE names (default:
+# the pool's), wait for them (5 s), KILL. PIDFILE stays, for a caller to
+# see that what it names is gone.
+httpd_pool_stop() {
 	local i pids
-	pids=$(httpd_pool_pids)
+	pids=$(httpd_pool_pids "$@")
 	[[ -n $pids ]] || return 0
 	# shellcheck disable=SC2086 # a list of pids
 	kill -TERM $pids 2>/dev/null || true
 	for ((i = 0; i < 50; i++)); do
-		[[ -n $(httpd_pool_pids) ]] || return 0
+		[[ -n $(httpd_pool_pids "$@") ]] || return 0
 		sleep 0.1
 	done
 	# shellcheck disable=SC2046
-	kill -KILL $(httpd_pool_pids) 2>/dev/null || true
+	kill -KILL $(httpd_pool_pids "$@") 2>/dev/null || true
 }
 
 # _httpd_wait_ready: true once the server answers any HTTP status; false
@@ -261,7 +264,7 @@ _httpd_kill() {
 # httpd_prepare made it.
 httpd_stop() {
 	_httpd_kill
-	_httpd_pool_stop
+	httpd_pool_stop
 	case ${HTTPD_DIR:-} in
 	/tmp/chatkit-httpd.*) rm -rf -- "$HTTPD_DIR" ;;
 	esac

@@ -109,15 +109,17 @@ assert_gate_refusal() {
 # STANDIN_PORT and logs each request as a JSON line in STANDIN_LOG.
 
 GATE_RATE=${GATE_RATE:-4}
-STANDIN=${TOP_SRCDIR:?}/scripts/chatkit-standin
+# shellcheck source=../../scripts/lib/gate.bash
+source "${TOP_SRCDIR:?}/scripts/lib/gate.bash"
 
 # gate_server_setup_file KIND: pg_start, tokens, the stand-in, the gate's
 # pool and the server (KIND apache or lighttpd). On failure it stops what
 # it started, since bats runs no teardown_file then.
 gate_server_setup_file() {
 	if pg_start 3>&- && tokens_setup "$BATS_FILE_TMPDIR/keys" &&
-		_gate_server_prepare "$1" && _standin_start 3>&- &&
-		_gate_pool_start 3>&- && httpd_start 3>&-; then
+		_gate_server_prepare "$1" &&
+		standin_start "$STANDIN_PORT" "$STANDIN_LOG" "$HTTPD_DIR/standin.out" &&
+		_gate_server_pool && httpd_start 3>&-; then
 		return 0
 	fi
 	gate_server_teardown_file
@@ -128,10 +130,7 @@ gate_server_setup_file() {
 # pool, whose pids are the server's pool.pid), the stand-in, PostgreSQL.
 gate_server_teardown_file() {
 	unlock_hits
-	if [[ -n ${STANDIN_PID:-} ]]; then
-		kill -TERM "$STANDIN_PID" 2>/dev/null || true
-		wait "$STANDIN_PID" 2>/dev/null || true
-	fi
+	standin_stop
 	httpd_stop
 	pg_stop
 }
@@ -140,7 +139,7 @@ gate_server_teardown_file() {
 # and the gate's, filled for this run: the pool's and the stand-in's
 # ports put in place of the snippets' 9123 and 8000.
 _gate_server_prepare() {
-	local gate=$HTTPD_DIR/gate.conf
+	local gate
 	case $1 in
 	apache) httpd_prepare apache-cgid || return ;;
 	lighttpd) httpd_prepare lighttpd || return ;;
@@ -155,23 +154,8 @@ _gate_server_prepare() {
 		>>"$HTTPD_ETC/chatkit-session.conf" || return
 	case $1 in
 	apache)
-		fill_template "$TOP_SRCDIR/apache/chatkit-session-gate.conf.in" "$gate" \
-			"CGIDIR=$HTTPD_DIR/cgi-bin" "SYSCONFDIR=$HTTPD_ETC" || return
-		sed -i -e "s|127\.0\.0\.1:9123|127.0.0.1:$GATE_PORT|g" \
-			-e "s|127\.0\.0\.1:8000|127.0.0.1:$STANDIN_PORT|g" "$gate" || return
-		# The modules the gate's snippet says it needs, beside
-		# standalone.conf's.
-		{
-			cat <<-EOF
-				LoadModule authn_core_module "$APACHE_MODULES_DIR/mod_authn_core.so"
-				LoadModule authz_user_module "$APACHE_MODULES_DIR/mod_authz_user.so"
-				LoadModule authnz_fcgi_module "$APACHE_MODULES_DIR/mod_authnz_fcgi.so"
-				LoadModule headers_module "$APACHE_MODULES_DIR/mod_headers.so"
-				LoadModule proxy_module "$APACHE_MODULES_DIR/mod_proxy.so"
-				LoadModule proxy_http_module "$APACHE_MODULES_DIR/mod_proxy_http.so"
-			EOF
-			cat "$HTTPD_SITE" "$gate"
-		} >"$HTTPD_SITE.new" && mv "$HTTPD_SITE.new" "$HTTPD_SITE" || return
+		gate_apache_site "$HTTPD_SITE" "$GATE_PORT" "$STANDIN_PORT" \
+			"$HTTPD_DIR/cgi-bin" "$HTTPD_ETC" || return
 		;;
 	lighttpd)
 		[[ -e ${LIGHTTPD_MODULES_DIR:-/usr/lib/lighttpd}/mod_magnet.so ]] ||
@@ -189,43 +173,15 @@ _gate_server_prepare() {
 	export GATE_KIND
 }
 
-# _standin_start: scripts/chatkit-standin on STANDIN_PORT; waits (10 s at
-# most, while it lives) until it answers.
-_standin_start() {
-	local i
-	python3 "$STANDIN" "$STANDIN_PORT" "$STANDIN_LOG" </dev/null \
-		>"$HTTPD_DIR/standin.out" 2>&1 &
-	STANDIN_PID=$!
-	export STANDIN_PID
-	for ((i = 0; i < 100; i++)); do
-		curl -s -o /dev/null --max-time 1 -X OPTIONS \
-			"http://127.0.0.1:$STANDIN_PORT/chatkit" && return 0
-		kill -0 "$STANDIN_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$HTTPD_DIR/standin.out" >&2
-	die "scripts/chatkit-standin did not answer on port $STANDIN_PORT"
-}
-
-# _gate_pool_start: two processes of the program, forked by spawn-fcgi as
-# the server's user (the docs' command): on 127.0.0.1:GATE_PORT for
-# Apache, on $HTTPD_RUNDIR/chatkit-session.sock for lighttpd. Their pids
-# go to the server's pool.pid, so httpd_stop stops them too.
-_gate_pool_start() {
-	local words
-	local -a cmd=() listen=()
-	command -v spawn-fcgi >/dev/null || die "spawn-fcgi is not installed" || return
-	words=$(_httpd_as_user) || return
-	mapfile -t cmd <<<"$words"
-	case $GATE_KIND in
-	apache) listen=(-a 127.0.0.1 -p "$GATE_PORT") ;;
-	lighttpd) listen=(-s "$HTTPD_RUNDIR/chatkit-session.sock" -M 0600) ;;
-	esac
+# _gate_server_pool: two processes of the program, as the snippets say:
+# on 127.0.0.1:GATE_PORT for Apache, on the pool's socket for lighttpd.
+# Their pids go to the server's pool.pid, so httpd_stop stops them too.
+_gate_server_pool() {
+	local address=$GATE_PORT
+	[[ $GATE_KIND == apache ]] || address=$HTTPD_RUNDIR/chatkit-session.sock
 	_httpd_chown "$HTTPD_RUNDIR" || return
-	(cd / && exec "${cmd[@]}" "CHATKIT_CONFIG=$HTTPD_ETC/chatkit-session.conf" \
-		spawn-fcgi "${listen[@]}" -F 2 -P "$HTTPD_RUNDIR/pool.pid" \
-		-- "$HTTPD_CGI") </dev/null >"$HTTPD_DIR/pool.out" 2>&1 ||
-		{ cat "$HTTPD_DIR/pool.out" >&2; die "spawn-fcgi failed"; return; }
+	gate_pool_start "$address" 2 "$HTTPD_CGI" "$HTTPD_ETC/chatkit-session.conf" \
+		"$HTTPD_RUNDIR/pool.pid" "$HTTPD_DIR/pool.out" 3>&-
 }
 
 # gate_request [http_request ARGS...]: a request to /chatkit through the
