@@ -347,6 +347,18 @@ assert_json() {
 	assert_that "$v" == "$2" "JSON $1"
 }
 
+# assert_log_has TEXT: the program's stderr holds TEXT verbatim, and no
+# byte outside printable ASCII but the newlines ending its lines (what a
+# client sent, escaped, cannot act on a terminal or reorder a line).
+assert_log_has() {
+	[[ $cgi_stderr == *"$1"* ]] ||
+		fail "stderr lacks '$1'; it was: $cgi_stderr"
+	if printf '%s\n' "$cgi_stderr" | LC_ALL=C grep -q '[^[:print:]]'; then
+		printf '%s\n' "$cgi_stderr" | od -An -c |
+			fail "stderr has bytes outside printable ASCII:"
+	fi
+}
+
 # assert_error STATUS TITLE [MESSAGE-REGEX]: an error response of that
 # shape: status, {"error": TITLE, "message": ...}.
 assert_error() {

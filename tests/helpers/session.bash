@@ -64,16 +64,6 @@ open_stdin_cgi() {
 	printf '%s\n' "$w"
 }
 
-# nested_body DEPTH: a body object whose nesting is DEPTH levels in all,
-# the top-level object included: {"metadata":{"a":{"a":...{}}}}.
-nested_body() {
-	local n=$(($1 - 2)) open close
-	open=$(printf '{"a":%.0s' $(seq "$n"))
-	close=$(printf '}%.0s' $(seq "$n"))
-	((n > 0)) || open= close=
-	printf '{"metadata":%s{}%s}' "$open" "$close"
-}
-
 # refute_contains TEXT HAYSTACK WHAT: HAYSTACK does not hold TEXT (fixed
 # string, not a pattern).
 refute_contains() {
