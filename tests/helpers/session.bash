@@ -77,3 +77,36 @@ refute_contains() {
 pg_sql_db() {
 	_pg_psql "$1" postgres <<<"$2"
 }
+
+# hanging_port: start a listener that accepts TCP connections and never
+# says a word (for at most 20 s); sets hang_pid and hang_port. Not to be
+# called in $(...): hang_pid must reach teardown.
+hanging_port() {
+	local f=$BATS_TEST_TMPDIR/hang.port i
+	python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+print(s.getsockname()[1], flush=True)
+time.sleep(20)
+' >"$f" 2>/dev/null </dev/null 3>&- &
+	hang_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $f ]] && break
+		sleep 0.05
+	done
+	[[ -s $f ]] || die "the silent listener did not start" || return
+	hang_port=$(<"$f")
+}
+
+# unavailable [cgi_call ARGS...]: a valid request gets 503 with
+# Retry-After, and the answer holds no connection details.
+unavailable() {
+	session_call "$user" "$@"
+	assert_error 503 'Service Unavailable'
+	assert_header Retry-After '^[0-9]+$'
+	assert_header Content-Type '^application/json$'
+	assert_that "$http_body" !~ '(refused|timeout|127\.0\.0\.1|port=|host=)' \
+		"body (no connection details)"
+}
