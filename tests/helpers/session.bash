@@ -110,3 +110,14 @@ unavailable() {
 	assert_that "$http_body" !~ '(refused|timeout|127\.0\.0\.1|port=|host=)' \
 		"body (no connection details)"
 }
+
+# seed USER N STATUS CREATED EXPIRES UPDATED: N rows for USER, timestamps
+# as SQL expressions (e.g. "now() - interval '40 days'").
+seed() {
+	pg_sql "insert into chatkit_sessions (id, clerk_user_id, device_id,
+			workflow_id, session_token, status, expires_at,
+			last_activity_at, created_at, updated_at)
+		select gen_random_uuid(), :'u', 'seed-' || :'s' || '-' || g || '-' || gen_random_uuid(),
+			'wf_seed', gen_random_uuid()::text, :'s', $5, $4, $4, $6
+		  from generate_series(1, :n) g" u="$1" n="$2" s="$3" >/dev/null
+}
