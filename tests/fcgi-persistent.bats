@@ -8,24 +8,7 @@ bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/session
 load helpers/pglock
-
-setup_file() {
-	[[ ${HAVE_FASTCGI:-yes} == yes ]] || skip "built without FastCGI support"
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-	fcgi_start
-}
-
-teardown_file() {
-	fcgi_stop
-	pg_stop
-}
-
-setup() {
-	cgi_env_defaults
-	user=$(unique_id)
-	pg_add_user "$user"
-}
+load helpers/fixture
 
 teardown() {
 	unlock_users
