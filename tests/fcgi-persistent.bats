@@ -1,19 +1,31 @@
 #!/usr/bin/env bats
 # fcgi-persistent.bats: one long-lived FastCGI process of the program:
 # it keeps serving, notices changed configuration and keys, survives a
-# PostgreSQL restart, and does not grow.
+# PostgreSQL restart and a server that stops answering, and does not
+# grow.
 
 bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
 load helpers/pglock
+load helpers/pgstop
+load helpers/timeout
 load helpers/fixture
 
 teardown() {
+	resume_database
 	unlock_users
 	# A test that started one and failed before stopping it.
 	pgb_stop
+}
+
+# fcgi_children_fds: "CHILDREN FDS" of the file's FastCGI process.
+fcgi_children_fds() {
+	local pid children
+	read -r pid <"$(_fcgi_dir)/0.pid"
+	children=$(cat /proc/"$pid"/task/*/children)
+	printf '%s %s\n' "$(wc -w <<<"$children")" "$(ls /proc/"$pid"/fd | wc -l)"
 }
 
 # rss_kb: the FastCGI process's resident set, in KiB.
@@ -118,6 +130,19 @@ other_token() {
 	assert_status 200
 	assert_json .session.chatKitSessionId "$id"
 	assert_that "$(rows "$user" "status = 'active'")" == 1 "active rows"
+}
+
+@test "a server that stops answering leaves the FastCGI process no child and no descriptor" {
+	local before
+	session_call "$user" CHATKIT_DB_TIMEOUT=2
+	assert_status 200
+	before=$(fcgi_children_fds)
+	stopped_within 4000
+	resume_database
+	unlock_users
+	session_call "$user" CHATKIT_DB_TIMEOUT=2
+	assert_status 200
+	assert_equal "$(fcgi_children_fds)" "$before"
 }
 
 # log_since MARK: the server log after its first MARK lines.
