@@ -260,11 +260,6 @@ _fcgi_run() {
 	return "$rc"
 }
 
-# skip_in_fastcgi REASON: for a behaviour only a plain CGI process has.
-skip_in_fastcgi() {
-	[[ $CGI_MODE != fastcgi ]] || skip "not in FastCGI mode: $*"
-}
-
 # _cgi_parse FILE: split CGI output into headers and body.
 _cgi_parse() {
 	local line in_body=0 body=
