@@ -380,14 +380,3 @@ row_id() {
 	assert_rows "$user" 6
 	assert_rows "$user" 2 "status = 'active'"
 }
-
-@test "as fcgi-session.bats, one long-lived FastCGI process answers request after request" {
-	[[ $CGI_MODE == fastcgi ]] || skip "FastCGI mode only (fcgi-session.bats)"
-	local before after
-	read -r before <"$(_fcgi_dir)/0.pid" || die "no FastCGI process of the file"
-	open_session
-	open_session
-	read -r after <"$(_fcgi_dir)/0.pid"
-	assert_that "$after" == "$before" "FastCGI process id after two requests"
-	run -0 kill -0 "$after"
-}

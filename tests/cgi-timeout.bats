@@ -3,10 +3,10 @@
 # users table locked, CHATKIT_DB_TIMEOUT bounds the request: 503 with
 # Retry-After, and the statement is cancelled on the server. A timeout
 # the server itself enforces (statement_timeout, lock_timeout) is 503 too,
-# and so is a server (or pooler) that stops answering altogether.
-# Linked as fcgi-timeout.bats (one long-lived process, so its kept
-# connection meets each timeout) and pgbouncer-timeout.bats (transaction
-# pooling, which passes the cancel on).
+# and so is a server that stops answering altogether. Linked as
+# fcgi-timeout.bats (one long-lived process, so its kept connection meets
+# each timeout); pgbouncer-timeout.bats has the cases a pooler between
+# changes (it passes the cancel on, and may stop answering itself).
 
 bats_require_minimum_version 1.5.0
 
@@ -14,6 +14,7 @@ load helpers/common
 load helpers/session
 load helpers/pglock
 load helpers/pgstop
+load helpers/timeout
 load helpers/fixture
 
 # The fixture's set-up; a stopped server is resumed and a lock a test
@@ -28,65 +29,6 @@ teardown_file() {
 teardown() {
 	resume_database
 	unlock_users
-}
-
-# unavailable_within MS [cgi_call ARGS...]: a valid request gets 503 with
-# Retry-After in at most MS milliseconds; sets took (ms). The bounds leave
-# room for a loaded machine; without a timeout the request would wait for
-# the lock (40 s) and cgi_call would stop it after 25 s.
-unavailable_within() {
-	local limit=$1 start
-	shift
-	start=$(now_ms)
-	CGI_TIMEOUT=25 session_call "$user" "$@"
-	took=$(($(now_ms) - start))
-	assert_error 503 'Service Unavailable'
-	assert_header Retry-After '^[0-9]+$'
-	((took <= limit)) ||
-		fail "the answer took $took ms, more than $limit ms"
-}
-
-# stopped_within MS [cgi_call ARGS...]: with users locked, a request
-# with CHATKIT_DB_TIMEOUT=2 whose statement waits for the lock; a second
-# in, once a backend is seen waiting, the server (behind pgbouncer,
-# pgbouncer too) is stopped. The answer is 503 with Retry-After in at
-# most MS milliseconds (the token is minted before the clock starts),
-# and the log says the cancel went unanswered. Sets took (ms). The
-# program's bound is the timeout and the cancel's second; the rest of MS
-# is for starting it on a loaded machine.
-stopped_within() {
-	local limit=$1 tok start
-	shift
-	tok=$(valid_token "$user") || die "could not mint a token for $user" || return
-	lock_users
-	stop_database_after 1 lock_waited_for
-	start=$(now_ms)
-	CGI_TIMEOUT=25 cgi_call --token "$tok" CHATKIT_DB_TIMEOUT=2 "$@"
-	took=$(($(now_ms) - start))
-	assert_error 503 'Service Unavailable'
-	assert_header Retry-After '^[0-9]+$'
-	((took <= limit)) ||
-		fail "the answer took $took ms, more than $limit ms"
-	assert_regex "$cgi_stderr" \
-		'(^|'$'\n'')chatkit-session: database: no answer to a cancel request within 1000 ms; connection closed'$'\n'
-}
-
-# lock_waited_for: a backend waits for a lock now.
-lock_waited_for() {
-	(($(waiting_backends) > 0))
-}
-
-# fcgi_children_fds: "CHILDREN FDS" of the file's FastCGI process.
-fcgi_children_fds() {
-	local pid children
-	read -r pid <"$(_fcgi_dir)/0.pid"
-	children=$(cat /proc/"$pid"/task/*/children)
-	printf '%s %s\n' "$(wc -w <<<"$children")" "$(ls /proc/"$pid"/fd | wc -l)"
-}
-
-# skip_behind_pgbouncer REASON
-skip_behind_pgbouncer() {
-	[[ ${BATS_TEST_FILENAME##*/} != pgbouncer-* ]] || skip "behind pgbouncer: $*"
 }
 
 @test "a locked users table gets 503 with Retry-After once CHATKIT_DB_TIMEOUT has passed" {
@@ -148,20 +90,6 @@ skip_behind_pgbouncer() {
 	assert_json .session.userId "$user"
 }
 
-@test "a server that stops answering leaves the FastCGI process no child and no descriptor" {
-	local before
-	[[ $CGI_MODE == fastcgi ]] || skip "only a FastCGI process lives on"
-	session_call "$user" CHATKIT_DB_TIMEOUT=2
-	assert_status 200
-	before=$(fcgi_children_fds)
-	stopped_within 4000
-	resume_database
-	unlock_users
-	session_call "$user" CHATKIT_DB_TIMEOUT=2
-	assert_status 200
-	assert_equal "$(fcgi_children_fds)" "$before"
-}
-
 @test "the default CHATKIT_DB_TIMEOUT is 5 seconds" {
 	lock_users
 	unavailable_within 15000
@@ -178,14 +106,12 @@ skip_behind_pgbouncer() {
 }
 
 @test "a statement_timeout in the connection string gets 503, not 500" {
-	skip_behind_pgbouncer "it refuses the options startup parameter"
 	lock_users
 	unavailable_within 12000 \
 		CHATKIT_DATABASE_URL="$CHATKIT_DATABASE_URL options='-c statement_timeout=1000'"
 }
 
 @test "a lock_timeout in the connection string gets 503, not 500" {
-	skip_behind_pgbouncer "it refuses the options startup parameter"
 	lock_users
 	unavailable_within 12000 \
 		CHATKIT_DATABASE_URL="$CHATKIT_DATABASE_URL options='-c lock_timeout=1000'"
@@ -193,7 +119,6 @@ skip_behind_pgbouncer() {
 
 @test "a server-side statement timeout is not run a second time" {
 	local mark
-	skip_behind_pgbouncer "it refuses the options startup parameter"
 	mark=$(wc -l <"$PG_TEST_DIR/server.log")
 	lock_users
 	unavailable_within 12000 \

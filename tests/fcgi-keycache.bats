@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # fcgi-keycache.bats: the key cache as a FastCGI process sees it: with a
 # cache directory it cannot use or a disk it cannot write, it keeps its
-# keys and its fetch limits in memory. Keys come from the tests' own
+# keys and its fetch limits in memory, takes new kids and forgets
+# withdrawn ones without a restart. Keys come from the tests' own
 # HTTPS JWKS server (helpers/jwks.bash); each test has a case of its own
 # there and a cache directory of its own.
 
@@ -166,4 +167,34 @@ other_token() {
 	accepted
 	fetches 1
 	assert_that "$cgi_stderr" !~ "key cache" "the log"
+}
+
+# --- rotation: new kids and withdrawn ones --------------------------------
+
+@test "a FastCGI process takes a new kid without a restart" {
+	accepted
+	fetches 1
+	accepted
+	fetches 1
+	jwks_serve "$case" "$JWKS_FILE"
+	cgi_call --token "$(mint_token --payload "$(claims "$user")" \
+		--kid kid-other --key "$OTHER_PRIV")"
+	assert_status 200
+	fetches 2
+}
+
+@test "a FastCGI process forgets the tokens it verified with a key that left the JWKS" {
+	local tok
+	jwks_serve "$case" "$JWKS_FILE" # kid-main and kid-other
+	tok=$(mint_token --payload "$(claims "$user")" --kid kid-other --key "$OTHER_PRIV")
+	cgi_call --token "$tok"
+	assert_status 200
+	# kid-other is withdrawn; an unknown kid makes the process fetch.
+	jwks_serve "$case" "$JWKS_MAIN_FILE"
+	cgi_call --token "$(mint_token --payload "$(claims "$user")" \
+		--kid forged-1 --key "$FORGED_PRIV")"
+	assert_error 401 Unauthorized
+	fetches 2
+	cgi_call --token "$tok"
+	assert_error 401 Unauthorized
 }

@@ -1,36 +1,31 @@
 #!/usr/bin/env bats
 # fcgi-persistent.bats: one long-lived FastCGI process of the program:
 # it keeps serving, notices changed configuration and keys, survives a
-# PostgreSQL restart, and does not grow.
+# PostgreSQL restart and a server that stops answering, and does not
+# grow.
 
 bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
 load helpers/pglock
-
-setup_file() {
-	[[ ${HAVE_FASTCGI:-yes} == yes ]] || skip "built without FastCGI support"
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-	fcgi_start
-}
-
-teardown_file() {
-	fcgi_stop
-	pg_stop
-}
-
-setup() {
-	cgi_env_defaults
-	user=$(unique_id)
-	pg_add_user "$user"
-}
+load helpers/pgstop
+load helpers/timeout
+load helpers/fixture
 
 teardown() {
+	resume_database
 	unlock_users
 	# A test that started one and failed before stopping it.
 	pgb_stop
+}
+
+# fcgi_children_fds: "CHILDREN FDS" of the file's FastCGI process.
+fcgi_children_fds() {
+	local pid children
+	read -r pid <"$(_fcgi_dir)/0.pid"
+	children=$(cat /proc/"$pid"/task/*/children)
+	printf '%s %s\n' "$(wc -w <<<"$children")" "$(ls /proc/"$pid"/fd | wc -l)"
 }
 
 # rss_kb: the FastCGI process's resident set, in KiB.
@@ -135,6 +130,19 @@ other_token() {
 	assert_status 200
 	assert_json .session.chatKitSessionId "$id"
 	assert_that "$(rows "$user" "status = 'active'")" == 1 "active rows"
+}
+
+@test "a server that stops answering leaves the FastCGI process no child and no descriptor" {
+	local before
+	session_call "$user" CHATKIT_DB_TIMEOUT=2
+	assert_status 200
+	before=$(fcgi_children_fds)
+	stopped_within 4000
+	resume_database
+	unlock_users
+	session_call "$user" CHATKIT_DB_TIMEOUT=2
+	assert_status 200
+	assert_equal "$(fcgi_children_fds)" "$before"
 }
 
 # log_since MARK: the server log after its first MARK lines.
@@ -245,26 +253,50 @@ two_then_locked() {
 	assert_equal "$(named_and_unnamed "$mark")" "3 1"
 }
 
+# raw_requests N OUT: N requests straight to the file's FastCGI process
+# with cgi-fcgi, in turn a new session's POST, a bad token, a body that is
+# not JSON and a GET without credentials; the answers are appended to OUT
+# unparsed (cgi_call's checks and log would cost more than the requests).
+raw_requests() {
+	local n=$1 out=$2 i tok dir=$BATS_TEST_TMPDIR/raw
+	local -a base=(GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1
+		SCRIPT_NAME=/api/chatkit/session REQUEST_URI=/api/chatkit/session
+		REMOTE_ADDR=127.0.0.1 "${cgi_env[@]}")
+	mkdir -p "$dir"
+	# Valid for an hour, whatever the machine's load makes of the run.
+	tok=$(valid_token "$user" exp:=$(($(now) + 3600)))
+	printf '{"metadata":{"k":"v"}}' >"$dir/good"
+	printf '[1,2' >"$dir/bad"
+	for ((i = 0; i < n; i++)); do
+		case $((i % 4)) in
+		0) env -i "${base[@]}" REQUEST_METHOD=POST "HTTP_AUTHORIZATION=Bearer $tok" \
+			CONTENT_TYPE=application/json CONTENT_LENGTH=22 \
+			cgi-fcgi -bind -connect "$FCGI_SOCKET" <"$dir/good" ;;
+		1) env -i "${base[@]}" REQUEST_METHOD=POST "HTTP_AUTHORIZATION=Bearer x$tok" \
+			cgi-fcgi -bind -connect "$FCGI_SOCKET" </dev/null ;;
+		2) env -i "${base[@]}" REQUEST_METHOD=POST "HTTP_AUTHORIZATION=Bearer $tok" \
+			CONTENT_TYPE=application/json CONTENT_LENGTH=4 \
+			cgi-fcgi -bind -connect "$FCGI_SOCKET" <"$dir/bad" ;;
+		3) env -i "${base[@]}" REQUEST_METHOD=GET \
+			cgi-fcgi -bind -connect "$FCGI_SOCKET" </dev/null ;;
+		esac
+	done >>"$out" 2>&1
+}
+
 @test "memory stays flat over 2000 requests" {
 	# AddressSanitizer keeps freed memory in quarantine on purpose; its
 	# LeakSanitizer checks leaks in that build instead.
 	[[ ${SANITIZERS:-no} != yes ]] || skip "RSS is not meaningful under AddressSanitizer"
-	local before after i tok
-	tok=$(valid_token "$user")
-	for ((i = 0; i < 200; i++)); do
-		cgi_call --token "$tok" --body '{"metadata":{"warm":"up"}}'
-	done
-	assert_status 200
+	local before after out=$BATS_TEST_TMPDIR/answers
+	raw_requests 200 "$BATS_TEST_TMPDIR/warm-up"
 	before=$(rss_kb)
-	for ((i = 0; i < 2000; i++)); do
-		case $((i % 4)) in
-		0) cgi_call --token "$tok" --body '{"metadata":{"k":"v"}}' ;;
-		1) cgi_call --token "x$tok" ;;
-		2) cgi_call --token "$tok" --body '[1,2' ;;
-		3) cgi_call -X GET ;;
-		esac
-	done >/dev/null
+	raw_requests 2000 "$out"
 	after=$(rss_kb)
+	run -0 kill -0 "$FCGI_PID"
+	# Every request was answered, each kind as it should be.
+	assert_that "$(grep -c '^Status: 200' "$out")" == 500 "answers 200"
+	assert_that "$(grep -c '^Status: 401' "$out")" == 1000 "answers 401"
+	assert_that "$(grep -c '^Status: 400' "$out")" == 500 "answers 400"
 	# Allocator noise is a few pages; a leak of even 100 bytes a request
 	# would add about 200 KiB here.
 	((after - before < 200)) ||

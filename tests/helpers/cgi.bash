@@ -260,11 +260,6 @@ _fcgi_run() {
 	return "$rc"
 }
 
-# skip_in_fastcgi REASON: for a behaviour only a plain CGI process has.
-skip_in_fastcgi() {
-	[[ $CGI_MODE != fastcgi ]] || skip "not in FastCGI mode: $*"
-}
-
 # _cgi_parse FILE: split CGI output into headers and body.
 _cgi_parse() {
 	local line in_body=0 body=
@@ -345,6 +340,18 @@ assert_json() {
 		return
 	fi
 	assert_that "$v" == "$2" "JSON $1"
+}
+
+# assert_log_has TEXT: the program's stderr holds TEXT verbatim, and no
+# byte outside printable ASCII but the newlines ending its lines (what a
+# client sent, escaped, cannot act on a terminal or reorder a line).
+assert_log_has() {
+	[[ $cgi_stderr == *"$1"* ]] ||
+		fail "stderr lacks '$1'; it was: $cgi_stderr"
+	if printf '%s\n' "$cgi_stderr" | LC_ALL=C grep -q '[^[:print:]]'; then
+		printf '%s\n' "$cgi_stderr" | od -An -c |
+			fail "stderr has bytes outside printable ASCII:"
+	fi
 }
 
 # assert_error STATUS TITLE [MESSAGE-REGEX]: an error response of that

@@ -5,6 +5,8 @@
 # A file that needs more defines its own setup_file/setup after the load.
 
 setup_file() {
+	[[ $CGI_MODE != fastcgi || ${HAVE_FASTCGI:-yes} == yes ]] ||
+		skip "built without FastCGI support (./configure --with-fastcgi)"
 	tokens_setup "$BATS_FILE_TMPDIR/keys"
 	pg_start
 	[[ $CGI_MODE != fastcgi ]] || fcgi_start

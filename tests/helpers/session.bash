@@ -64,16 +64,6 @@ open_stdin_cgi() {
 	printf '%s\n' "$w"
 }
 
-# nested_body DEPTH: a body object whose nesting is DEPTH levels in all,
-# the top-level object included: {"metadata":{"a":{"a":...{}}}}.
-nested_body() {
-	local n=$(($1 - 2)) open close
-	open=$(printf '{"a":%.0s' $(seq "$n"))
-	close=$(printf '}%.0s' $(seq "$n"))
-	((n > 0)) || open= close=
-	printf '{"metadata":%s{}%s}' "$open" "$close"
-}
-
 # refute_contains TEXT HAYSTACK WHAT: HAYSTACK does not hold TEXT (fixed
 # string, not a pattern).
 refute_contains() {
@@ -86,4 +76,48 @@ refute_contains() {
 # test cluster (pg_sql is for database chatkit).
 pg_sql_db() {
 	_pg_psql "$1" postgres <<<"$2"
+}
+
+# hanging_port: start a listener that accepts TCP connections and never
+# says a word (for at most 20 s); sets hang_pid and hang_port. Not to be
+# called in $(...): hang_pid must reach teardown.
+hanging_port() {
+	local f=$BATS_TEST_TMPDIR/hang.port i
+	python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+print(s.getsockname()[1], flush=True)
+time.sleep(20)
+' >"$f" 2>/dev/null </dev/null 3>&- &
+	hang_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $f ]] && break
+		sleep 0.05
+	done
+	[[ -s $f ]] || die "the silent listener did not start" || return
+	hang_port=$(<"$f")
+}
+
+# unavailable [cgi_call ARGS...]: a valid request gets 503 with
+# Retry-After, and the answer holds no connection details.
+unavailable() {
+	session_call "$user" "$@"
+	assert_error 503 'Service Unavailable'
+	assert_header Retry-After '^[0-9]+$'
+	assert_header Content-Type '^application/json$'
+	assert_that "$http_body" !~ '(refused|timeout|127\.0\.0\.1|port=|host=)' \
+		"body (no connection details)"
+}
+
+# seed USER N STATUS CREATED EXPIRES UPDATED: N rows for USER, timestamps
+# as SQL expressions (e.g. "now() - interval '40 days'").
+seed() {
+	pg_sql "insert into chatkit_sessions (id, clerk_user_id, device_id,
+			workflow_id, session_token, status, expires_at,
+			last_activity_at, created_at, updated_at)
+		select gen_random_uuid(), :'u', 'seed-' || :'s' || '-' || g || '-' || gen_random_uuid(),
+			'wf_seed', gen_random_uuid()::text, :'s', $5, $4, $4, $6
+		  from generate_series(1, :n) g" u="$1" n="$2" s="$3" >/dev/null
 }

@@ -1,1 +1,0 @@
-cgi-manage.bats
