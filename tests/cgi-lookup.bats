@@ -186,7 +186,7 @@ fcgi_children_fds() {
 }
 
 @test "a host name from PGHOST is bounded too" {
-	skip_in_fastcgi "libpq reads PG* from the process environment, not from per-request params"
+	[[ $CGI_MODE != fastcgi ]] || skip "libpq reads PG* from the process environment, not from per-request params"
 	unavailable_within 3500 CHATKIT_DB_TIMEOUT=2 -u CHATKIT_DATABASE_URL \
 		PGHOST="$SILENT_HOST" PGPORT="$PG_TEST_PORT" PGDATABASE=chatkit PGUSER=chatkit
 }
