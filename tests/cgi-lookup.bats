@@ -16,147 +16,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
-
-SILENT_HOST=db.chatkit.test # not in the namespace's hosts file: DNS
-NAMED_HOST=pg.chatkit.test  # in it, as 127.0.0.1
-
-# _silent_nameserver DIR: in the background, a UDP socket on port 53 of a
-# loopback address of its own that reads nothing and answers nothing
-# (so no ICMP error either) for 10 minutes at most. Sets NS_ADDR, NS_PID.
-_silent_nameserver() {
-	local dir=$1 i n
-	for ((i = 0; i < 20; i++)); do
-		NS_ADDR=127.53.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
-		python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 53))
-print("ready", flush=True)
-time.sleep(600)' "$NS_ADDR" </dev/null >"$dir/ns.out" 2>&1 3>&- &
-		NS_PID=$!
-		for ((n = 0; n < 100; n++)); do
-			grep -q ready "$dir/ns.out" && return 0
-			kill -0 "$NS_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill "$NS_PID" 2>/dev/null
-		wait "$NS_PID" 2>/dev/null
-	done
-	die "no silent nameserver: $(cat "$dir/ns.out")"
-}
-
-# _in_namespace_cmd: the words that run a command in a new mount
-# namespace with the file's resolv.conf and hosts bound over the system's.
-_in_namespace_cmd() {
-	printf '%s\n' "$(command -v unshare)" -m /bin/sh -c \
-		'"$0" --bind "$1" /etc/resolv.conf && "$0" --bind "$2" /etc/hosts && shift 3 && exec "$@"' \
-		"$(command -v mount)" "$NS_DIR/resolv.conf" "$NS_DIR/hosts" --
-}
-
-# _fcgi_start_in_namespace: the file's FastCGI process as fcgi_start
-# starts it (socket and pid in the same places), inside the namespace.
-_fcgi_start_in_namespace() {
-	local dir exe pid n
-	local -a ns
-	dir=$(_fcgi_dir)
-	exe=$(readlink -f "$REAL_CGI")
-	mkdir -p "$dir" || return
-	mapfile -t ns < <(_in_namespace_cmd)
-	(
-		for n in /proc/"$BASHPID"/fd/*; do
-			n=${n##*/}
-			((n <= 2)) || eval "exec $n>&-"
-		done
-		exec env -i PATH=/usr/bin:/bin "${ns[@]}" spawn-fcgi -n \
-			-s "$dir/0.sock" -- "$exe"
-	) </dev/null >/dev/null 2>>"$dir/0.stderr" &
-	pid=$!
-	for ((n = 0; n < 1000; n++)); do
-		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$exe" ]] && break
-		kill -0 "$pid" 2>/dev/null ||
-			die "the FastCGI process did not start: $(cat "$dir/0.stderr")" || return
-		sleep 0.01
-	done
-	printf '%s\n' "$pid" >"$dir/0.pid"
-	export CGI_MODE=fastcgi FCGI_PROCESSES=1 FCGI_PID=$pid FCGI_SOCKET=$dir/0.sock
-}
-
-setup_file() {
-	local -a ns
-	((EUID == 0)) || skip "a mount namespace and port 53 need root"
-	command -v unshare >/dev/null && unshare -m true 2>/dev/null ||
-		skip "no mount namespaces here (unshare -m)"
-	command -v python3 >/dev/null || skip "no python3 for the silent nameserver"
-	export NS_DIR=$BATS_FILE_TMPDIR/ns
-	mkdir -p "$NS_DIR"
-	_silent_nameserver "$NS_DIR"
-	export NS_PID
-	printf 'nameserver %s\n' "$NS_ADDR" >"$NS_DIR/resolv.conf"
-	printf '127.0.0.1 localhost %s\n' "$NAMED_HOST" >"$NS_DIR/hosts"
-	# The program, always in the namespace; as a CGI through this script.
-	export REAL_CGI=$CGI
-	mapfile -t ns < <(_in_namespace_cmd)
-	{
-		printf '#!/bin/sh\n'
-		printf 'exec'
-		printf " '%s'" "${ns[@]}" "$(readlink -f "$REAL_CGI")"
-		printf '\n'
-	} >"$NS_DIR/chatkit-session.cgi"
-	chmod 0755 "$NS_DIR/chatkit-session.cgi"
-	export CGI=$NS_DIR/chatkit-session.cgi
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	# TLS offered, not required: sslmode=disable connects too.
-	pg_start --ssl
-	sed -i '/^hostnossl all all all reject$/d' "$PG_TEST_DIR/data/pg_hba.conf"
-	pg_sql 'select pg_reload_conf()' >/dev/null
-	[[ $CGI_MODE != fastcgi ]] || _fcgi_start_in_namespace
-}
-
-teardown_file() {
-	fcgi_stop
-	pg_stop
-	[[ -z ${NS_PID:-} ]] || kill "$NS_PID" 2>/dev/null || true
-}
-
-setup() {
-	cgi_env_defaults
-	user=$(unique_id)
-	pg_add_user "$user"
-}
-
-# url HOST [KEYWORD=VALUE...]: the test database's URL with another host.
-url() {
-	local host=$1
-	shift
-	printf 'host=%s port=%s dbname=chatkit user=chatkit' "$host" "$PG_TEST_PORT"
-	(($# == 0)) || printf ' %s' "$@"
-	printf '\n'
-}
-
-# unavailable_within MS [cgi_call ARGS...]: a valid request gets 503 with
-# Retry-After in at most MS milliseconds; sets took (ms). Without the
-# bound the resolver's own timeouts (5 s, 2 tries) decide, and cgi_call
-# gives up after 25 s.
-unavailable_within() {
-	local limit=$1 tok start
-	shift
-	tok=$(valid_token "$user") || die "could not mint a token for $user" || return
-	start=$(now_ms)
-	CGI_TIMEOUT=25 cgi_call --token "$tok" "$@"
-	took=$(($(now_ms) - start))
-	assert_error 503 'Service Unavailable'
-	assert_header Retry-After '^[0-9]+$'
-	((took <= limit)) ||
-		fail "the answer took $took ms, more than $limit ms"
-}
-
-# fcgi_children_fds: "CHILDREN FDS" of the file's FastCGI process.
-fcgi_children_fds() {
-	local pid children
-	read -r pid <"$(_fcgi_dir)/0.pid"
-	children=$(cat /proc/"$pid"/task/*/children)
-	printf '%s %s\n' "$(wc -w <<<"$children")" "$(ls /proc/"$pid"/fd | wc -l)"
-}
+load helpers/lookup
 
 @test "the namespace's resolver never answers for db.chatkit.test and knows pg.chatkit.test" {
 	local -a ns
@@ -185,28 +45,9 @@ fcgi_children_fds() {
 		CHATKIT_DATABASE_URL="postgresql://chatkit@$SILENT_HOST:$PG_TEST_PORT/chatkit"
 }
 
-@test "a host name from PGHOST is bounded too" {
-	[[ $CGI_MODE != fastcgi ]] || skip "libpq reads PG* from the process environment, not from per-request params"
-	unavailable_within 3500 CHATKIT_DB_TIMEOUT=2 -u CHATKIT_DATABASE_URL \
-		PGHOST="$SILENT_HOST" PGPORT="$PG_TEST_PORT" PGDATABASE=chatkit PGUSER=chatkit
-}
-
 @test "a host list whose first name never answers gets 503 once CHATKIT_DB_TIMEOUT has passed" {
 	unavailable_within 3500 CHATKIT_DB_TIMEOUT=2 \
 		CHATKIT_DATABASE_URL="$(url "$SILENT_HOST,$NAMED_HOST")"
-}
-
-@test "a lookup that never answers leaves the FastCGI process no child and no descriptor" {
-	local before
-	[[ $CGI_MODE == fastcgi ]] || skip "only a FastCGI process lives on"
-	session_call "$user" CHATKIT_DB_TIMEOUT=2
-	assert_status 200
-	before=$(fcgi_children_fds)
-	unavailable_within 3500 CHATKIT_DB_TIMEOUT=2 \
-		CHATKIT_DATABASE_URL="$(url "$SILENT_HOST")"
-	session_call "$user" CHATKIT_DB_TIMEOUT=2
-	assert_status 200
-	assert_equal "$(fcgi_children_fds)" "$before"
 }
 
 @test "a host name that resolves gets a session without TLS (sslmode=disable)" {
