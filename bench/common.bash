@@ -179,7 +179,8 @@ bench_build() {
 	_bench_floor floor-exec "" &&
 		_bench_floor floor-connect libpq &&
 		_bench_floor floor-libs "$libs_pkgs" "${libs_extra[@]}" &&
-		_bench_floor floor-fcgi "" -lfcgi
+		_bench_floor floor-fcgi "" -lfcgi &&
+		_bench_floor floor-gate "" -lfcgi
 }
 
 # _bench_floor NAME PKGS [LIBS...]: cc bench/NAME.c with pkg-config PKGS.
