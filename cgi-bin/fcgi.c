@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <fastcgi.h>
 #include <fcgiapp.h>
@@ -95,6 +96,37 @@ same_url(const char *a, const char *b)
 }
 
 /*
+ * An authorizer's server sends nothing after the parameters and reads the
+ * answer to its end before it closes (mod_authnz_fcgi, lighttpd). libfcgi
+ * would close by shutting down its side and sleeping until the server
+ * closes too: a sleep and a wake-up per check. Unless the server asked to
+ * keep the connection, the answer is finished with the connection kept
+ * and closed here at once, after taking what is already unread, so that
+ * no byte left behind turns the close into a reset.
+ */
+static void
+finish_authorizer(FCGX_Request *r)
+{
+	char trash[512];
+
+	if (r->keepConnection) {
+		FCGX_Finish_r(r);
+		return;
+	}
+	r->keepConnection = 1;
+	FCGX_Finish_r(r);
+	/* libfcgi closed it itself after a write error. */
+	if (r->ipcFd < 0)
+		return;
+	while (recv(r->ipcFd, trash, sizeof(trash), MSG_DONTWAIT) > 0)
+		;
+	(void)close(r->ipcFd);
+	/* No descriptor: FCGX_Accept_r accepts the next connection, and the
+	 * kept flag spares it a close of its own. */
+	r->ipcFd = -1;
+}
+
+/*
  * The loop. Configuration is read again only when a looked-up value or a
  * watched file changes; the store (and its connection) is replaced only
  * when the database URL changes. Everything a request allocates is freed
@@ -117,8 +149,9 @@ fcgi_serve(void)
 	memset(&cfg, 0, sizeof(cfg));
 	while (FCGX_Accept_r(&r) == 0) {
 		log_set_sink(stream_log, r.err);
+		/* Keys are a responder's: a check never stats them. */
 		if (!loaded || config_stale(&cfg, param_lookup, &r) ||
-		    auth_stale(auth)) {
+		    (r.role != FCGI_AUTHORIZER && auth_stale(auth))) {
 			char *old_url = NULL;
 
 			if (loaded && cfg.database_url != NULL)
@@ -155,7 +188,10 @@ fcgi_serve(void)
 		    .write_arg = r.out};
 		run_request(&cfg, db, auth, &io);
 		log_set_sink(NULL, NULL);
-		FCGX_Finish_r(&r);
+		if (r.role == FCGI_AUTHORIZER)
+			finish_authorizer(&r);
+		else
+			FCGX_Finish_r(&r);
 	}
 	auth_free(auth);
 	store_free(db);

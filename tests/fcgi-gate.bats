@@ -135,6 +135,25 @@ assert_unauthorized() {
 	run -0 kill -0 "$FCGI_PID"
 }
 
+@test "an answered check frees the process at once, though the server still holds the connection" {
+	# libfcgi's own close waits up to 2 s for the server to close first;
+	# the gate closes after its answer, so the one process on
+	# FCGI_SOCKET takes the next check while the first client holds on.
+	local held=$BATS_TEST_TMPDIR/held i
+	new_session "$user"
+	mkdir -p "$held"
+	(BATS_TEST_TMPDIR=$held gate_call --hold 6 --token "$session_id") >"$held/log" 2>&1 &
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^Status: 200' "$held/gate-out" 2>/dev/null && break
+		sleep 0.1
+	done
+	run -0 grep -q '^Status: 200' "$held/gate-out"
+	gate_call --token "$session_id"
+	assert_status 200
+	((took < 1500)) || die "the next check took $took ms while the first connection was held"
+	wait
+}
+
 @test "a user deactivated after a pass gets 403 on the next request" {
 	new_session "$user"
 	gate_call --token "$session_id"

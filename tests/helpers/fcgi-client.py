@@ -3,7 +3,7 @@
 
     fcgi-client.py [--role responder|authorizer] [--no-stdin]
                    [--stdin FILE] [--env] [--timeout SECONDS]
-                   ADDRESS [NAME=VALUE ...]
+                   [--hold SECONDS] ADDRESS [NAME=VALUE ...]
 
 ADDRESS is a Unix socket path, or HOST:PORT for TCP. The request is
 FCGI_BEGIN_REQUEST with the role (no FCGI_KEEP_CONN: the connection
@@ -12,7 +12,9 @@ NAME=VALUE arguments as FCGI_PARAMS (with --env, the environment first
 and the arguments over it), then FCGI_STDIN: FILE's bytes ("-": this
 program's stdin), or nothing; --no-stdin sends no FCGI_STDIN record at
 all, as Apache sends an authorizer. The application's FCGI_STDOUT goes
-to stdout, its FCGI_STDERR to stderr, as they come.
+to stdout, its FCGI_STDERR to stderr, as they come. --hold: after
+FCGI_END_REQUEST, keep this end of the connection open that long before
+closing it, as a slow server would.
 
 Exit status: 0 after FCGI_END_REQUEST, 1 when the connection failed or
 closed before it, 2 for a bad argument, 124 when no FCGI_END_REQUEST
@@ -60,12 +62,12 @@ def usage(msg):
 
 def parse_args(argv):
     opts = {"role": "responder", "stdin": None, "no_stdin": False,
-            "env": False, "timeout": 30.0}
+            "env": False, "timeout": 30.0, "hold": 0.0}
     rest = []
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in ("--role", "--stdin", "--timeout"):
+        if a in ("--role", "--stdin", "--timeout", "--hold"):
             if i + 1 >= len(argv):
                 usage("%s needs a value" % a)
             opts[a[2:]] = argv[i + 1]
@@ -84,8 +86,9 @@ def parse_args(argv):
         usage("role must be one of %s" % ", ".join(sorted(ROLES)))
     try:
         opts["timeout"] = float(opts["timeout"])
+        opts["hold"] = float(opts["hold"])
     except ValueError:
-        usage("--timeout needs seconds")
+        usage("--timeout and --hold need seconds")
     if not rest:
         usage("no address")
     return opts, rest[0], rest[1:]
@@ -149,6 +152,7 @@ def main():
                     sys.stderr.buffer.write(content)
                     sys.stderr.buffer.flush()
                 elif rtype == END_REQUEST:
+                    time.sleep(opts["hold"])
                     return 0
             left = deadline - time.monotonic()
             if left <= 0:

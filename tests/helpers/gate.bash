@@ -23,14 +23,15 @@ gate_env_defaults() {
 }
 
 # gate_call [--token ID] [--authorization VALUE] [--address A]
-#           [--timeout S] [NAME=VALUE...]: one AUTHORIZER request as
+#           [--timeout S] [--hold S] [NAME=VALUE...]: one AUTHORIZER request as
 # Apache's mod_authnz_fcgi sends it: no FCGI_STDIN record at all, the
 # variables of a ChatKit POST (REQUEST_METHOD, CONTENT_LENGTH and
 # CONTENT_TYPE of a body the gate must never wait for), gate_env, then
 # NAME=VALUE over them. The address is $FCGI_SOCKET unless given; the
-# timeout (default 15 s) bounds the request.
+# timeout (default 15 s) bounds the request; --hold keeps the client's
+# end open that long after the answer.
 gate_call() {
-	local address=${FCGI_SOCKET:-} timeout=15 rc=0 start
+	local address=${FCGI_SOCKET:-} timeout=15 hold=0 rc=0 start
 	local -a params=(GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1
 		REQUEST_METHOD=POST REQUEST_URI=/chatkit SCRIPT_NAME=/chatkit
 		CONTENT_LENGTH=64 CONTENT_TYPE=application/json
@@ -43,6 +44,7 @@ gate_call() {
 		--authorization) params+=("HTTP_AUTHORIZATION=$2"); shift ;;
 		--address) address=$2; shift ;;
 		--timeout) timeout=$2; shift ;;
+		--hold) hold=$2; shift ;;
 		[A-Za-z_]*=*) params+=("$1") ;;
 		*) die "gate_call: cannot read argument '$1'"; return ;;
 		esac
@@ -51,8 +53,8 @@ gate_call() {
 	[[ -n $address ]] || die "gate_call: no address (fcgi_start sets FCGI_SOCKET)" || return
 	local out=$BATS_TEST_TMPDIR/gate-out err=$BATS_TEST_TMPDIR/gate-err
 	start=$(now_ms)
-	timeout -k 5 $((${timeout%.*} + 5)) python3 "$GATE_CLIENT" --role authorizer \
-		--no-stdin --timeout "$timeout" "$address" "${params[@]}" \
+	timeout -k 5 $((${timeout%.*} + ${hold%.*} + 5)) python3 "$GATE_CLIENT" --role authorizer \
+		--no-stdin --timeout "$timeout" --hold "$hold" "$address" "${params[@]}" \
 		>"$out" 2>"$err" || rc=$?
 	took=$(($(now_ms) - start))
 	gate_out=$out
