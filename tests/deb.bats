@@ -123,6 +123,10 @@ $why" ;;
 	in_root install "the settings file takes the database, a key and the workflow"
 }
 
+@test "a reinstall keeps the edited settings file, its owner and mode, and the key cache" {
+	in_root install "a reinstall keeps the edited settings file, its owner and mode, and the key cache"
+}
+
 @test "a2enconf chatkit-session: Apache starts" {
 	in_root install "a2enconf chatkit-session: Apache starts"
 }

@@ -34,15 +34,19 @@ check() {
 	n=$((n + 1))
 	if "$@" >>"$log" 2>&1; then
 		echo "ok $n - $what"
+		cat "$notes"
 	else
 		echo "not ok $n - $what"
 		failed=$((failed + 1))
+		cat "$notes"
 		tail -n 20 "$log" | sed 's/^/# /'
 	fi
 	: >"$log"
+	: >"$notes"
 }
 
-note() { printf '# %s\n' "$*"; }
+# note TEXT: a "# TEXT" line on the output, after the check's line.
+note() { printf '# %s\n' "$*" >>"$notes"; }
 die() {
 	printf '%s\n' "$*" >&2
 	return 1
@@ -50,9 +54,10 @@ die() {
 now() { date +%s; }
 
 log=$(mktemp)
+notes=$(mktemp)
 work=$(mktemp -d /tmp/in-root.XXXXXX)
 chmod 0755 "$work"
-trap 'rm -rf "$log" "$work"' EXIT
+trap 'rm -rf "$log" "$notes" "$work"' EXIT
 
 apt_get() {
 	apt-get -q -y -o DPkg::Lock::Timeout=300 "$@"
@@ -104,9 +109,13 @@ install_deb() {
 		grep -c 'install ok installed' | grep -qx 3
 }
 
+settings_mode() {
+	[[ $(stat -c '%U:%G %a' "$conf") == 'root:www-data 640' ]]
+}
+
 settings_file() {
 	local settings
-	[[ $(stat -c '%U:%G %a' "$conf") == 'root:www-data 640' ]] || return
+	settings_mode || return
 	settings=$(grep -c -E '^#[A-Z_]+=' "$conf")
 	note "$settings settings, commented out"
 	((settings == 22)) && ! grep -q -E '^[A-Z_]+=' "$conf"
@@ -175,6 +184,16 @@ get_page() {
 	local url=$1
 	[[ $(curl -sS -o "$work/page" -w '%{http_code}' --max-time 10 "$url") == 200 ]] &&
 		grep -q 'chatkit-session.js' "$work/page"
+}
+
+# reinstall: dpkg's upgrade path (configure with the old version):
+# the admin's settings, the file's owner and mode, the cache stay.
+reinstall() {
+	local before
+	before=$(sha256sum "$conf") &&
+		apt_get install --reinstall "$deb" &&
+		[[ $(sha256sum "$conf") == "$before" ]] &&
+		settings_mode && cache_dir
 }
 
 apache_start() {
@@ -295,6 +314,7 @@ purge() {
 nothing_left() {
 	local f left=0
 	while read -r f; do
+		[[ $f != /. ]] || continue
 		[[ -e $f || -L $f ]] || continue
 		# A directory another package also has (/etc, /usr/lib/cgi-bin)
 		dpkg -S "$f" >/dev/null 2>&1 && continue
@@ -331,7 +351,7 @@ run_install() {
 		deb=$work/$name
 	fi
 	[[ $deb == /* ]] || deb=$PWD/$deb
-	note "installing $deb"
+	echo "# installing $deb"
 	check "apt-get install ./chatkit-session_*.deb pulls in what it needs" install_deb
 	check "/etc/chatkit-session.conf is root:www-data 0640 with every setting commented out" settings_file
 	check "/var/cache/chatkit-session is www-data's, mode 0700" cache_dir
@@ -341,6 +361,7 @@ run_install() {
 	check "systemd-analyze verifies the installed units and rates both services 2.0 or better" units_verify
 	check "the installed migrations apply to a new database" database
 	check "the settings file takes the database, a key and the workflow" settings
+	check "a reinstall keeps the edited settings file, its owner and mode, and the key cache" reinstall
 	check "a2enconf chatkit-session: Apache starts" apache_start
 	check "POST /api/chatkit/session through Apache's CGI answers 200 with a session" \
 		post "http://127.0.0.1:$apache_port/api/chatkit/session" "$work/cgi.json"
