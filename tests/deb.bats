@@ -9,8 +9,9 @@
 # Needs root and the fresh-root tool: $FRESH_ROOT, else
 # ../shared/fresh-root beside the repository, else
 # /work/shared/fresh-root; skipped otherwise. Both roots test the
-# committed HEAD of the repository, not the work tree. About ten minutes
-# (the roots download what they install; fresh-root keeps the .debs).
+# committed HEAD of the repository, not the work tree. A minute and a
+# half once fresh-root has its root tarball and the .debs cached; the
+# first run downloads them.
 
 bats_require_minimum_version 1.5.0
 
