@@ -47,10 +47,10 @@ stub_tree() {
 
 @test "scripts/install-deps with every option runs neither apt-get nor npm when all is installed" {
 	local missing
-	missing=$(missing_here --browser --portable --valgrind)
+	missing=$(missing_here --browser --portable --valgrind --deb)
 	[[ -z $missing ]] || skip "missing here, so install-deps must install: $(echo $missing)"
 	PATH=$BATS_TEST_TMPDIR/bin:$PATH run -0 "$TOP_SRCDIR/scripts/install-deps" \
-		--browser --portable --valgrind
+		--browser --portable --valgrind --deb
 	assert_output ''
 	[[ ! -e $BATS_TEST_TMPDIR/calls ]] ||
 		die "install-deps ran: $(cat "$BATS_TEST_TMPDIR/calls")"

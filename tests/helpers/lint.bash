@@ -9,7 +9,7 @@ _lint_awk=$(dirname "${BASH_SOURCE[0]}")/commands.awk
 # the README's commands and .ci/run run, a symbolic link once.
 lint_shell_files() {
 	local f
-	for f in scripts/* scripts/lib/*.bash .ci/run tests/fuzz/*.sh tests/helpers/*.bash tests/*.bats; do
+	for f in scripts/* scripts/lib/*.bash .ci/run tests/fuzz/*.sh tests/deb/*.sh tests/helpers/*.bash tests/*.bats; do
 		[[ -f $f && ! -L $f ]] || continue
 		[[ $f == *.bash ]] || head -n 1 "$f" | grep -q -E '^#!.*(sh|bats)$' || continue
 		printf '%s\n' "$f"
@@ -29,6 +29,7 @@ declare -gA LINT_OPTION_FILES=(
 	[--browser]="scripts/install-deps tests/scripts.bats tests/browser.bats tests/browser/*"
 	[--portable]="scripts/portable tests/portable.bats"
 	[--valgrind]="tests/helpers/cgi.bash"
+	[--deb]="scripts/deb tests/deb.bats tests/deb/*"
 )
 # Names looked for that no Debian package has: another system's name
 # for a program Debian calls otherwise.
@@ -58,8 +59,8 @@ _lint_deps() {
 		[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
 		read -r name opt rest <<<"${line%%#*}"
 		if [[ ! $name =~ ^[a-z0-9][a-z0-9.+-]+$ || -n $rest ||
-			! ${opt:-none} =~ ^(none|--browser|--portable|--valgrind)$ ]]; then
-			echo "$deps:$lineno: not NAME [--browser|--portable|--valgrind] [# provides: ...]: $line"
+			! ${opt:-none} =~ ^(none|--browser|--portable|--valgrind|--deb)$ ]]; then
+			echo "$deps:$lineno: not NAME [--browser|--portable|--valgrind|--deb] [# provides: ...]: $line"
 			bad=1
 			continue
 		fi

@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# deb.bats: the Debian package from source to purge in fresh Debian 12
+# roots, through the shared fresh-root tool: tests/deb/in-root.sh build
+# in one root (make deb, lintian), tests/deb/in-root.sh install in
+# another (apt-get install of that .deb, the endpoint through Apache and
+# lighttpd, as a CGI and through the FastCGI pool, then apt-get purge).
+# setup_file runs both once; each test is one line of their output.
+#
+# Needs root and the fresh-root tool: $FRESH_ROOT, else
+# ../shared/fresh-root beside the repository, else
+# /work/shared/fresh-root; skipped otherwise. Both roots test the
+# committed HEAD of the repository, not the work tree. A minute and a
+# half once fresh-root has its root tarball and the .debs cached; the
+# first run downloads them.
+
+bats_require_minimum_version 1.5.0
+
+load helpers/common
+
+# fresh_root_tool: the path of the fresh-root tool, if one is found.
+fresh_root_tool() {
+	local t
+	for t in "${FRESH_ROOT:-}" "$TOP_SRCDIR/../shared/fresh-root" /work/shared/fresh-root; do
+		if [[ -n $t && -x $t ]]; then
+			printf '%s\n' "$t"
+			return 0
+		fi
+	done
+	return 1
+}
+
+setup_file() {
+	local tool repo=$BATS_FILE_TMPDIR/repo.git
+	# Bats 1.8 cannot skip from setup_file: setup skips each test.
+	if ((EUID != 0)); then
+		echo "needs root: fresh-root unpacks a root and chroots into it" >"$BATS_FILE_TMPDIR/skip"
+		return 0
+	fi
+	if ! tool=$(fresh_root_tool); then
+		echo "no fresh-root tool: set FRESH_ROOT, or put it at ../shared/fresh-root" >"$BATS_FILE_TMPDIR/skip"
+		return 0
+	fi
+	# fresh-root clones no worktree: a bare clone of HEAD.
+	git clone -q --bare --no-local "$TOP_SRCDIR" "$repo" ||
+		die "git clone --bare $TOP_SRCDIR failed" || return
+	git -C "$repo" update-ref HEAD "$(git -C "$TOP_SRCDIR" rev-parse HEAD)"
+	"$tool" run --src "$repo" -- tests/deb/in-root.sh build \
+		>"$BATS_FILE_TMPDIR/build.out" 2>"$BATS_FILE_TMPDIR/build.err" </dev/null || true
+	"$tool" run --src "$repo" -- tests/deb/in-root.sh install \
+		<"$BATS_FILE_TMPDIR/build.out" \
+		>"$BATS_FILE_TMPDIR/install.out" 2>"$BATS_FILE_TMPDIR/install.err" || true
+}
+
+setup() {
+	if [[ -e $BATS_FILE_TMPDIR/skip ]]; then
+		skip "$(cat "$BATS_FILE_TMPDIR/skip")"
+	fi
+}
+
+# in_root RUN WHAT: the line "ok N - WHAT" of RUN's (build or install)
+# output; fails with the "# ..." lines below it, or with the end of
+# RUN's stderr when no line names WHAT (the run stopped before it).
+in_root() {
+	local out=$BATS_FILE_TMPDIR/$1.out what=$2 line status=none why=
+	while IFS= read -r line; do
+		if [[ $status == none && $line =~ ^(not\ )?ok\ [0-9]+\ -\ (.*)$ &&
+			${BASH_REMATCH[2]} == "$what" ]]; then
+			status=${BASH_REMATCH[1]:-ok}
+			continue
+		fi
+		if [[ $status != none ]]; then
+			[[ $line == '#'* && $line != '# base64 of '* ]] || break
+			why+=$line$'\n'
+		fi
+	done <"$out"
+	case $status in
+	ok) return 0 ;;
+	none)
+		fail "no line '$what' in the $1 run's output; its stderr ends:
+$(tail -n 30 "$BATS_FILE_TMPDIR/$1.err")"
+		;;
+	*) fail "not ok - $what
+$why" ;;
+	esac
+}
+
+@test "the build dependencies install from debian/control" {
+	in_root build "the build dependencies install from debian/control"
+}
+
+@test "make deb builds the package and lintian finds no error or warning" {
+	in_root build "make deb builds the package and lintian finds no error or warning"
+}
+
+@test "apt-get install ./chatkit-session_*.deb pulls in what it needs" {
+	in_root install "apt-get install ./chatkit-session_*.deb pulls in what it needs"
+}
+
+@test "/etc/chatkit-session.conf is root:www-data 0640 with every setting commented out" {
+	in_root install "/etc/chatkit-session.conf is root:www-data 0640 with every setting commented out"
+}
+
+@test "/var/cache/chatkit-session is www-data's, mode 0700" {
+	in_root install "/var/cache/chatkit-session is www-data's, mode 0700"
+}
+
+@test "the pool's socket and the cleanup timer are enabled, no server snippet is" {
+	in_root install "the pool's socket and the cleanup timer are enabled, no server snippet is"
+}
+
+@test "the test tools install: PostgreSQL, curl, openssl, systemd" {
+	in_root install "the test tools install: PostgreSQL, curl, openssl, systemd"
+}
+
+@test "systemd-analyze verifies the installed units and rates both services 2.0 or better" {
+	in_root install "systemd-analyze verifies the installed units and rates both services 2.0 or better"
+}
+
+@test "the installed migrations apply to a new database" {
+	in_root install "the installed migrations apply to a new database"
+}
+
+@test "the settings file takes the database, a key and the workflow" {
+	in_root install "the settings file takes the database, a key and the workflow"
+}
+
+@test "a reinstall keeps the edited settings file, its owner and mode, and the key cache" {
+	in_root install "a reinstall keeps the edited settings file, its owner and mode, and the key cache"
+}
+
+@test "a2enconf chatkit-session: Apache starts" {
+	in_root install "a2enconf chatkit-session: Apache starts"
+}
+
+@test "POST /api/chatkit/session through Apache's CGI answers 200 with a session" {
+	in_root install "POST /api/chatkit/session through Apache's CGI answers 200 with a session"
+}
+
+@test "the demo page is at /chatkit-session/" {
+	in_root install "the demo page is at /chatkit-session/"
+}
+
+@test "the demo page's endpoint, /chatkit-session/api/chatkit/session, answers 200" {
+	in_root install "the demo page's endpoint, /chatkit-session/api/chatkit/session, answers 200"
+}
+
+@test "the cleanup service's command runs as its user with the settings file" {
+	in_root install "the cleanup service's command runs as its user with the settings file"
+}
+
+@test "a2enconf chatkit-session-proxy-fcgi and the pool started as its units say" {
+	in_root install "a2enconf chatkit-session-proxy-fcgi and the pool started as its units say"
+}
+
+@test "POST /api/chatkit/session through Apache's mod_proxy_fcgi and the pool answers 200" {
+	in_root install "POST /api/chatkit/session through Apache's mod_proxy_fcgi and the pool answers 200"
+}
+
+@test "the pool runs 4 processes of the program as www-data" {
+	in_root install "the pool runs 4 processes of the program as www-data"
+}
+
+@test "stopping the pool as systemd would ends every process of it" {
+	in_root install "stopping the pool as systemd would ends every process of it"
+}
+
+@test "lighty-enable-mod chatkit-session: lighttpd starts" {
+	in_root install "lighty-enable-mod chatkit-session: lighttpd starts"
+}
+
+@test "POST /api/chatkit/session through lighttpd's CGI answers 200" {
+	in_root install "POST /api/chatkit/session through lighttpd's CGI answers 200"
+}
+
+@test "the demo page is at /chatkit-session/ under lighttpd" {
+	in_root install "the demo page is at /chatkit-session/ under lighttpd"
+}
+
+@test "lighty-enable-mod chatkit-session-fastcgi-pool with the pool" {
+	in_root install "lighty-enable-mod chatkit-session-fastcgi-pool with the pool"
+}
+
+@test "POST /chatkit-session/api/chatkit/session through lighttpd and the pool answers 200" {
+	in_root install "POST /chatkit-session/api/chatkit/session through lighttpd and the pool answers 200"
+}
+
+@test "everything stops: no process of the package or the servers runs" {
+	in_root install "everything stops: no process of the package or the servers runs"
+}
+
+@test "apt-get purge chatkit-session" {
+	in_root install "apt-get purge chatkit-session"
+}
+
+@test "after the purge nothing of the package is left" {
+	in_root install "after the purge nothing of the package is left"
+}

@@ -1,0 +1,402 @@
+#!/bin/bash
+# in-root.sh: the Debian package from source to purge, in a fresh Debian
+# 12 root (the shared fresh-root tool, driven by tests/deb.bats). Prints
+# one line a check, "ok N - what" or "not ok N - what", and "# ..."
+# lines that say why.
+#
+# Usage, as root in a clone of the repository:
+#   tests/deb/in-root.sh build      the build dependencies from
+#       debian/control (apt-get build-dep) and lintian, autoreconf -fi,
+#       ./configure, make deb; after the check lines, a line
+#       "# base64 of NAME" and the .deb in base64
+#   tests/deb/in-root.sh install [DEB]   DEB (default: the base64 block
+#       of build's output, on stdin) installed with apt-get on a root
+#       that has nothing of the build, PostgreSQL with the installed
+#       migrations, the endpoint through Apache (CGI, then the FastCGI
+#       pool started as its systemd units say) and lighttpd (the same
+#       two), then everything stopped and the package purged
+#
+# Two roots, so that the install finds only what the package pulls in.
+# Servers listen on free 127.0.0.1 ports; systemd is not PID 1 there, so
+# the pool is started by hand from its installed units
+# (systemd-socket-activate hands the listening socket as stdin, as
+# StandardInput=socket does).
+set -u
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
+top=$(cd "$(dirname "$0")/../.." && pwd)
+n=0
+failed=0
+
+# check WHAT CMD...: run CMD (its output to the log), print the line.
+check() {
+	local what=$1
+	shift
+	n=$((n + 1))
+	if "$@" >>"$log" 2>&1; then
+		echo "ok $n - $what"
+		cat "$notes"
+	else
+		echo "not ok $n - $what"
+		failed=$((failed + 1))
+		cat "$notes"
+		tail -n 20 "$log" | sed 's/^/# /'
+	fi
+	: >"$log"
+	: >"$notes"
+}
+
+# note TEXT: a "# TEXT" line on the output, after the check's line.
+note() { printf '# %s\n' "$*" >>"$notes"; }
+die() {
+	printf '%s\n' "$*" >&2
+	return 1
+}
+now() { date +%s; }
+
+log=$(mktemp)
+notes=$(mktemp)
+work=$(mktemp -d /tmp/in-root.XXXXXX)
+chmod 0755 "$work"
+trap 'rm -rf "$log" "$notes" "$work"' EXIT
+
+apt_get() {
+	apt-get -q -y -o DPkg::Lock::Timeout=300 "$@"
+}
+
+# --- build -------------------------------------------------------------
+
+build_deps() {
+	apt_get update &&
+		apt_get install --no-install-recommends dpkg-dev &&
+		apt_get build-dep --no-install-recommends "$top" &&
+		apt_get install --no-install-recommends lintian
+}
+
+make_deb() {
+	mkdir -p "$work/build" &&
+		(cd "$top" && autoreconf -fi) &&
+		(cd "$work/build" && "$top/configure" && make deb) &&
+		ls "$work/build"/chatkit-session_*.deb
+}
+
+run_build() {
+	local deb
+	check "the build dependencies install from debian/control" build_deps
+	check "make deb builds the package and lintian finds no error or warning" make_deb
+	deb=$(find "$work/build" -maxdepth 1 -name "chatkit-session_*.deb" | head -n 1)
+	if [[ -n $deb ]]; then
+		echo "# base64 of ${deb##*/}"
+		base64 "$deb"
+	fi
+	((failed == 0))
+}
+
+# --- install ---------------------------------------------------------------
+
+conf=/etc/chatkit-session.conf
+cgi=/usr/lib/cgi-bin/chatkit-session.cgi
+units=/lib/systemd/system
+user=user_deb_test
+
+# unit_value UNIT KEY: KEY's value in the installed UNIT (the last one).
+unit_value() {
+	sed -n "s/^$2=//p" "$units/$1" | tail -n 1
+}
+
+install_deb() {
+	apt_get update && apt_get install "$deb" &&
+		dpkg-query -W -f='${Status}\n' chatkit-session multiwatch libcurl4 |
+		grep -c 'install ok installed' | grep -qx 3
+}
+
+settings_mode() {
+	[[ $(stat -c '%U:%G %a' "$conf") == 'root:www-data 640' ]]
+}
+
+settings_file() {
+	local settings
+	settings_mode || return
+	settings=$(grep -c -E '^#[A-Z_]+=' "$conf")
+	note "$settings settings, commented out"
+	((settings == 22)) && ! grep -q -E '^[A-Z_]+=' "$conf"
+}
+
+cache_dir() {
+	[[ $(stat -c '%U:%G %a' /var/cache/chatkit-session) == 'www-data:www-data 700' ]]
+}
+
+enabled_units() {
+	[[ -L /etc/systemd/system/sockets.target.wants/chatkit-session-fcgi.socket ]] &&
+		[[ -L /etc/systemd/system/timers.target.wants/chatkit-session-cleanup.timer ]] &&
+		! ls /etc/apache2/conf-enabled/chatkit-session* 2>/dev/null &&
+		! ls /etc/lighttpd/conf-enabled/*chatkit-session* 2>/dev/null
+}
+
+units_verify() {
+	local u exposure
+	(cd "$units" && systemd-analyze verify --man=no chatkit-session-fcgi.socket \
+		chatkit-session-fcgi.service chatkit-session-cleanup.service \
+		chatkit-session-cleanup.timer) || return
+	for u in chatkit-session-fcgi.service chatkit-session-cleanup.service; do
+		exposure=$(systemd-analyze security --offline=true --no-pager "$units/$u" 2>&1 |
+			sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+		note "$u: exposure $exposure"
+		[[ -n $exposure ]] && awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' || return
+	done
+}
+
+database() {
+	# shellcheck source=../../scripts/lib/pg.bash disable=SC1091
+	source "$top/scripts/lib/pg.bash" &&
+		pg_cluster_init "$work/pg" --no-sync 'fsync = off' &&
+		pg_cluster_start "$work/pg" &&
+		pg_chatkit_db "$PG_PORT" /usr/share/chatkit-session/sql &&
+		pg_chatkit_user "$PG_PORT" "$user" &&
+		[[ $(pg_psql "$PG_PORT" chatkit postgres -c "select count(*) from users") == 1 ]]
+}
+
+settings() {
+	# shellcheck source=../helpers/tokens.bash disable=SC1091
+	source "$top/tests/helpers/tokens.bash" &&
+		tokens_setup "$work/keys" &&
+		chmod 0755 "$work/keys" &&
+		cat >>"$conf" <<-EOF
+			CHATKIT_WORKFLOW_ID=workflow_deb_test
+			CHATKIT_DATABASE_URL=$(pg_url "$PG_PORT")
+			CLERK_JWT_KEY_FILE=$KEY_PUB
+			CLERK_ISSUER=$TOKEN_ISSUER
+		EOF
+}
+
+# post URL FILE: POST a fresh token to URL; status in FILE.status, body
+# in FILE.
+post() {
+	local url=$1 out=$2 token
+	token=$(mint_token --payload "$(claims "$user")") || return
+	curl -sS -o "$out" -w '%{http_code}' --max-time 30 -X POST "$url" \
+		-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+		-d '{"deviceId":"deb-test"}' >"$out.status"
+	note "$url: $(cat "$out.status") $(head -c 300 "$out")"
+	[[ $(cat "$out.status") == 200 ]] && grep -q '"chatKitSessionId"' "$out"
+}
+
+get_page() {
+	local url=$1
+	[[ $(curl -sS -o "$work/page" -w '%{http_code}' --max-time 10 "$url") == 200 ]] &&
+		grep -q 'chatkit-session.js' "$work/page"
+}
+
+# reinstall: dpkg's upgrade path (configure with the old version):
+# the admin's settings, the file's owner and mode, the cache stay.
+reinstall() {
+	local before
+	before=$(sha256sum "$conf") &&
+		apt_get install --reinstall "$deb" &&
+		[[ $(sha256sum "$conf") == "$before" ]] &&
+		settings_mode && cache_dir
+}
+
+apache_start() {
+	apache_port=$(random_free_port) &&
+		printf 'Listen 127.0.0.1:%s\n' "$apache_port" >/etc/apache2/ports.conf &&
+		a2enmod -q cgid && a2enconf -q chatkit-session &&
+		apache2ctl configtest && apache2ctl start &&
+		wait_port "$apache_port"
+}
+
+wait_port() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		port_in_use "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+cleanup_service() {
+	local exec env
+	exec=$(unit_value chatkit-session-cleanup.service ExecStart)
+	env=$(unit_value chatkit-session-cleanup.service Environment)
+	# shellcheck disable=SC2086 # ExecStart's words
+	run_as "$(unit_value chatkit-session-cleanup.service User)" env -i PATH=/usr/bin:/bin "$env" $exec
+}
+
+# pool_start: the pool as its units say: the socket at ListenStream with
+# SocketUser, SocketGroup and SocketMode; ExecStart as User and Group,
+# with Environment; the socket as stdin, stdout to the log as
+# StandardOutput=journal sends it elsewhere than the socket.
+pool_start() {
+	local sock exec env u g i
+	sock=$(unit_value chatkit-session-fcgi.socket ListenStream)
+	exec=$(unit_value chatkit-session-fcgi.service ExecStart)
+	env=$(unit_value chatkit-session-fcgi.service Environment)
+	u=$(unit_value chatkit-session-fcgi.service User)
+	g=$(unit_value chatkit-session-fcgi.service Group)
+	[[ $(unit_value chatkit-session-fcgi.service StandardInput) == socket ]] || return
+	note "pool: $exec as $u:$g on $sock"
+	# systemd makes the socket as root; the service runs as User.
+	mkdir -p "${sock%/*}"
+	# shellcheck disable=SC2086 # ExecStart's words
+	(cd / && exec systemd-socket-activate --inetd -l "$sock" -- \
+		setpriv --reuid="$u" --regid="$g" --clear-groups -- \
+		env -i PATH=/usr/bin:/bin "$env" \
+		/bin/sh -c 'exec "$@" >&2' sh $exec) >>"$work/pool.log" 2>&1 &
+	pool_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $sock ]] && break
+		sleep 0.1
+	done
+	chown "$(unit_value chatkit-session-fcgi.socket SocketUser):$(unit_value chatkit-session-fcgi.socket SocketGroup)" "$sock" &&
+		chmod "$(unit_value chatkit-session-fcgi.socket SocketMode)" "$sock"
+}
+
+apache_pool() {
+	a2disconf -q chatkit-session && a2enmod -q proxy_fcgi &&
+		a2enconf -q chatkit-session-proxy-fcgi &&
+		apache2ctl configtest && apache2ctl graceful && sleep 1 &&
+		pool_start
+}
+
+pool_processes() {
+	local kids
+	kids=$(pgrep -u www-data -x -f "$cgi" | wc -l)
+	note "pool: $kids processes of $cgi as www-data under multiwatch ($(pgrep -x multiwatch))"
+	((kids == 4))
+}
+
+pool_stop() {
+	# systemctl stop: SIGTERM to multiwatch alone (KillMode=mixed); it
+	# asks its children to finish.
+	[[ $(unit_value chatkit-session-fcgi.service KillMode) == mixed ]] &&
+		kill -TERM "$pool_pid" && wait_gone "$pool_pid" 300 &&
+		! pgrep -f "$cgi" && rm -f "$(unit_value chatkit-session-fcgi.socket ListenStream)"
+}
+
+lighttpd_start() {
+	local c=/etc/lighttpd/lighttpd.conf
+	apt_get install --no-install-recommends lighttpd || return
+	lighttpd_port=$(random_free_port) || return
+	sed -i -e "s/^server.port .*/server.port = $lighttpd_port\nserver.bind = \"127.0.0.1\"/" \
+		-e '/use-ipv6.pl/d' "$c" &&
+		lighty-enable-mod chatkit-session &&
+		lighttpd -tt -f "$c" && lighttpd -f "$c" && wait_port "$lighttpd_port"
+}
+
+lighttpd_pool() {
+	kill -TERM "$(cat /run/lighttpd.pid)" && sleep 1 &&
+		lighty-disable-mod chatkit-session &&
+		lighty-enable-mod chatkit-session-fastcgi-pool &&
+		lighttpd -tt -f /etc/lighttpd/lighttpd.conf &&
+		lighttpd -f /etc/lighttpd/lighttpd.conf && wait_port "$lighttpd_port" &&
+		pool_start
+}
+
+servers='chatkit-session|multiwatch|apache2|lighttpd|postgres'
+stop_all() {
+	local i
+	pool_stop
+	kill -TERM "$(cat /run/lighttpd.pid 2>/dev/null)" 2>/dev/null
+	apache2ctl stop
+	pg_cluster_stop "$work/pg"
+	for ((i = 0; i < 100; i++)); do
+		pgrep -f "$servers" >/dev/null || return 0
+		sleep 0.1
+	done
+	pgrep -a -f "$servers"
+	return 1
+}
+
+purge() {
+	dpkg -L chatkit-session >"$work/files" &&
+		apt_get purge chatkit-session
+}
+
+nothing_left() {
+	local f left=0
+	while read -r f; do
+		[[ $f != /. ]] || continue
+		[[ -e $f || -L $f ]] || continue
+		# A directory another package also has (/etc, /usr/lib/cgi-bin)
+		dpkg -S "$f" >/dev/null 2>&1 && continue
+		note "left: $f"
+		left=1
+	done <"$work/files"
+	for f in "$conf" /var/cache/chatkit-session /etc/apache2/conf-enabled/chatkit-session.conf \
+		/etc/apache2/conf-enabled/chatkit-session-proxy-fcgi.conf \
+		/etc/lighttpd/conf-enabled/50-chatkit-session.conf \
+		/etc/lighttpd/conf-enabled/50-chatkit-session-fastcgi-pool.conf \
+		/etc/systemd/system/sockets.target.wants/chatkit-session-fcgi.socket \
+		/etc/systemd/system/timers.target.wants/chatkit-session-cleanup.timer; do
+		[[ -e $f || -L $f ]] || continue
+		note "left: $f"
+		left=1
+	done
+	if dpkg-statoverride --list "$conf"; then
+		note "left: the statoverride of $conf"
+		left=1
+	fi
+	f=$(find /var/lib/apache2 /var/lib/systemd -name '*chatkit-session*' 2>/dev/null)
+	[[ -z $f ]] || { note "left: $f"; left=1; }
+	((left == 0)) && ! pgrep -a -f 'chatkit-session|multiwatch'
+}
+
+run_install() {
+	deb=${1:-}
+	if [[ -z $deb ]]; then
+		# build's output: the name, then base64
+		local name
+		name=$(sed -n 's/^# base64 of //p' "$work/in")
+		[[ -n $name ]] || die "no '# base64 of NAME' line on stdin" || return
+		sed -n '/^# base64 of /,$p' "$work/in" | sed 1d | base64 -d >"$work/$name" || return
+		deb=$work/$name
+	fi
+	[[ $deb == /* ]] || deb=$PWD/$deb
+	echo "# installing $deb"
+	check "apt-get install ./chatkit-session_*.deb pulls in what it needs" install_deb
+	check "/etc/chatkit-session.conf is root:www-data 0640 with every setting commented out" settings_file
+	check "/var/cache/chatkit-session is www-data's, mode 0700" cache_dir
+	check "the pool's socket and the cleanup timer are enabled, no server snippet is" enabled_units
+	check "the test tools install: PostgreSQL, curl, openssl, systemd" \
+		apt_get install --no-install-recommends postgresql curl openssl systemd procps
+	check "systemd-analyze verifies the installed units and rates both services 2.0 or better" units_verify
+	check "the installed migrations apply to a new database" database
+	check "the settings file takes the database, a key and the workflow" settings
+	check "a reinstall keeps the edited settings file, its owner and mode, and the key cache" reinstall
+	check "a2enconf chatkit-session: Apache starts" apache_start
+	check "POST /api/chatkit/session through Apache's CGI answers 200 with a session" \
+		post "http://127.0.0.1:$apache_port/api/chatkit/session" "$work/cgi.json"
+	check "the demo page is at /chatkit-session/" get_page "http://127.0.0.1:$apache_port/chatkit-session/"
+	check "the demo page's endpoint, /chatkit-session/api/chatkit/session, answers 200" \
+		post "http://127.0.0.1:$apache_port/chatkit-session/api/chatkit/session" "$work/cgi2.json"
+	check "the cleanup service's command runs as its user with the settings file" cleanup_service
+	check "a2enconf chatkit-session-proxy-fcgi and the pool started as its units say" apache_pool
+	check "POST /api/chatkit/session through Apache's mod_proxy_fcgi and the pool answers 200" \
+		post "http://127.0.0.1:$apache_port/api/chatkit/session" "$work/pool.json"
+	check "the pool runs 4 processes of the program as www-data" pool_processes
+	check "stopping the pool as systemd would ends every process of it" pool_stop
+	apache2ctl stop >/dev/null 2>&1
+	check "lighty-enable-mod chatkit-session: lighttpd starts" lighttpd_start
+	check "POST /api/chatkit/session through lighttpd's CGI answers 200" \
+		post "http://127.0.0.1:$lighttpd_port/api/chatkit/session" "$work/l-cgi.json"
+	check "the demo page is at /chatkit-session/ under lighttpd" \
+		get_page "http://127.0.0.1:$lighttpd_port/chatkit-session/"
+	check "lighty-enable-mod chatkit-session-fastcgi-pool with the pool" lighttpd_pool
+	check "POST /chatkit-session/api/chatkit/session through lighttpd and the pool answers 200" \
+		post "http://127.0.0.1:$lighttpd_port/chatkit-session/api/chatkit/session" "$work/l-pool.json"
+	check "everything stops: no process of the package or the servers runs" stop_all
+	check "apt-get purge chatkit-session" purge
+	check "after the purge nothing of the package is left" nothing_left
+	((failed == 0))
+}
+
+case ${1:-} in
+build) run_build ;;
+install)
+	[[ -n ${2:-} ]] || cat >"$work/in"
+	run_install "${2:-}"
+	;;
+*)
+	echo "usage: $0 build | install [DEB]" >&2
+	exit 2
+	;;
+esac
