@@ -1,12 +1,18 @@
 -- wrk-session.lua: the requests bench/run sends with wrk.
 --
 -- Environment:
---   BENCH_MODE    floor  | reuse | create | mixed
+--   BENCH_MODE    floor  | reuse | create | mixed | gate
 --                 floor:  POST {} with the first token (the floors ignore it)
 --                 reuse:  POST {"deviceId":"bench-reuse"}, users in turn, so
 --                         each user's one session is reused
 --                 create: POST {"deviceId":<new per request>}, users in turn,
 --                         so every request creates a session row
+--                 gate:   GET with "Authorization: Bearer <chatKitSessionId>",
+--                         as client.fetch sends them to a ChatKit server
+--                         behind the gate: BENCH_TOKENS holds session ids,
+--                         and thread k of BENCH_THREADS takes lines k,
+--                         k + BENCH_THREADS, ... in turn, so each session
+--                         goes with about one connection's requests
 --   BENCH_TOKENS  file with one token per line (one user each)
 --   BENCH_NONCE   text that makes create-mode device ids unique per run
 --   BENCH_FRESH   set: a new token for every request (reuse and create
@@ -105,6 +111,19 @@ function init(args)
 	end
 	if mode == "floor" then
 		tokens = { tokens[1] }
+	end
+	if mode == "gate" then
+		local step = tonumber(os.getenv("BENCH_THREADS") or "1")
+		local mine = {}
+		for i = tid or 1, #tokens, step do
+			table.insert(mine, tokens[i])
+		end
+		-- More threads than sessions: share the first.
+		tokens = #mine > 0 and mine or { tokens[1] }
+		for i, t in ipairs(tokens) do
+			prepared[i] = wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. t })
+		end
+		return
 	end
 	for i, t in ipairs(tokens) do
 		local body = mode == "reuse" and '{"deviceId":"bench-reuse"}' or "{}"
