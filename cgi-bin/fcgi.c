@@ -108,6 +108,7 @@ static void
 finish_authorizer(FCGX_Request *r)
 {
 	char trash[512];
+	int i;
 
 	if (r->keepConnection) {
 		FCGX_Finish_r(r);
@@ -118,7 +119,9 @@ finish_authorizer(FCGX_Request *r)
 	/* libfcgi closed it itself after a write error. */
 	if (r->ipcFd < 0)
 		return;
-	while (recv(r->ipcFd, trash, sizeof(trash), MSG_DONTWAIT) > 0)
+	/* Bounded: a client that keeps sending gets its reset. */
+	for (i = 0; i < 16 &&
+	     recv(r->ipcFd, trash, sizeof(trash), MSG_DONTWAIT) > 0; i++)
 		;
 	(void)close(r->ipcFd);
 	/* No descriptor: FCGX_Accept_r accepts the next connection, and the
