@@ -120,8 +120,9 @@ finish_authorizer(FCGX_Request *r)
 	if (r->ipcFd < 0)
 		return;
 	/* Bounded: a client that keeps sending gets its reset. */
-	for (i = 0; i < 16 &&
-	     recv(r->ipcFd, trash, sizeof(trash), MSG_DONTWAIT) > 0; i++)
+	for (i = 0;
+	     i < 16 && recv(r->ipcFd, trash, sizeof(trash), MSG_DONTWAIT) > 0;
+	     i++)
 		;
 	(void)close(r->ipcFd);
 	/* No descriptor: FCGX_Accept_r accepts the next connection, and the
