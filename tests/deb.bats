@@ -33,7 +33,7 @@ fresh_root_tool() {
 }
 
 setup_file() {
-	local tool repo=$BATS_FILE_TMPDIR/repo.git
+	local tool src repo=$BATS_FILE_TMPDIR/repo.git
 	# Bats 1.8 cannot skip from setup_file: setup skips each test.
 	if ((EUID != 0)); then
 		echo "needs root: fresh-root unpacks a root and chroots into it" >"$BATS_FILE_TMPDIR/skip"
@@ -45,8 +45,9 @@ setup_file() {
 	fi
 	# make distcheck runs the suite from the unpacked tarball, which may
 	# sit inside a checkout: only a tree that is a checkout's top counts.
-	if [[ $(git -C "$TOP_SRCDIR" rev-parse --show-toplevel 2>/dev/null) != "$(cd "$TOP_SRCDIR" && pwd -P)" ]]; then
-		echo "$TOP_SRCDIR is not a git checkout (a release tarball?): fresh-root clones committed sources" >"$BATS_FILE_TMPDIR/skip"
+	src=$(cd "$TOP_SRCDIR" && pwd -P) || return
+	if [[ $(git -C "$src" rev-parse --show-toplevel 2>/dev/null) != "$src" ]]; then
+		echo "$src is not a git checkout (a release tarball?): fresh-root clones committed sources" >"$BATS_FILE_TMPDIR/skip"
 		return 0
 	fi
 	# fresh-root clones no worktree: a bare clone of HEAD.
