@@ -3,15 +3,18 @@
 # roots, through the shared fresh-root tool: tests/deb/in-root.sh build
 # in one root (make deb, lintian), tests/deb/in-root.sh install in
 # another (apt-get install of that .deb, the endpoint through Apache and
-# lighttpd, as a CGI and through the FastCGI pool, then apt-get purge).
-# setup_file runs both once; each test is one line of their output.
+# lighttpd, as a CGI and through the FastCGI pool, the gate in front of a
+# stand-in ChatKit server, then apt-get purge). setup_file runs both
+# once; each test is one line of their output.
 #
-# Needs root and the fresh-root tool: $FRESH_ROOT, else
-# ../shared/fresh-root beside the repository, else
-# /work/shared/fresh-root; skipped otherwise. Both roots test the
-# committed HEAD of the repository, not the work tree. A minute and a
-# half once fresh-root has its root tarball and the .debs cached; the
-# first run downloads them.
+# Needs root, the fresh-root tool ($FRESH_ROOT, else ../shared/fresh-root
+# beside the repository, else /work/shared/fresh-root) and a git
+# checkout to clone (not the release tarball make distcheck unpacks);
+# skipped otherwise. Both roots test the committed HEAD of the
+# repository, not the work tree. The roots share the host's network:
+# 127.0.0.1:9123 and 8000, the gate's ports as shipped, must be free. A
+# minute and a half once fresh-root has its root tarball and the .debs
+# cached; the first run downloads them.
 
 bats_require_minimum_version 1.5.0
 
@@ -30,7 +33,7 @@ fresh_root_tool() {
 }
 
 setup_file() {
-	local tool repo=$BATS_FILE_TMPDIR/repo.git
+	local tool src repo=$BATS_FILE_TMPDIR/repo.git
 	# Bats 1.8 cannot skip from setup_file: setup skips each test.
 	if ((EUID != 0)); then
 		echo "needs root: fresh-root unpacks a root and chroots into it" >"$BATS_FILE_TMPDIR/skip"
@@ -38,6 +41,13 @@ setup_file() {
 	fi
 	if ! tool=$(fresh_root_tool); then
 		echo "no fresh-root tool: set FRESH_ROOT, or put it at ../shared/fresh-root" >"$BATS_FILE_TMPDIR/skip"
+		return 0
+	fi
+	# make distcheck runs the suite from the unpacked tarball, which may
+	# sit inside a checkout: only a tree that is a checkout's top counts.
+	src=$(cd "$TOP_SRCDIR" && pwd -P) || return
+	if [[ $(git -C "$src" rev-parse --show-toplevel 2>/dev/null) != "$src" ]]; then
+		echo "$src is not a git checkout (a release tarball?): fresh-root clones committed sources" >"$BATS_FILE_TMPDIR/skip"
 		return 0
 	fi
 	# fresh-root clones no worktree: a bare clone of HEAD.
@@ -104,16 +114,20 @@ $why" ;;
 	in_root install "/var/cache/chatkit-session is www-data's, mode 0700"
 }
 
-@test "the pool's socket and the cleanup timer are enabled, no server snippet is" {
-	in_root install "the pool's socket and the cleanup timer are enabled, no server snippet is"
+@test "the pool's socket and the cleanup timer are enabled; the gate's socket and the server snippets are not" {
+	in_root install "the pool's socket and the cleanup timer are enabled; the gate's socket and the server snippets are not"
 }
 
-@test "the test tools install: PostgreSQL, curl, openssl, systemd" {
-	in_root install "the test tools install: PostgreSQL, curl, openssl, systemd"
+@test "the test tools install: PostgreSQL, curl, openssl, systemd, python3" {
+	in_root install "the test tools install: PostgreSQL, curl, openssl, systemd, python3"
 }
 
-@test "systemd-analyze verifies the installed units and rates both services 2.0 or better" {
-	in_root install "systemd-analyze verifies the installed units and rates both services 2.0 or better"
+@test "removal stops the gate's socket; installation leaves it disabled, and deb-systemd-invoke starts no disabled unit" {
+	in_root install "removal stops the gate's socket; installation leaves it disabled, and deb-systemd-invoke starts no disabled unit"
+}
+
+@test "systemd-analyze verifies the installed units and rates the three services 2.0 or better" {
+	in_root install "systemd-analyze verifies the installed units and rates the three services 2.0 or better"
 }
 
 @test "the installed migrations apply to a new database" {
@@ -162,6 +176,22 @@ $why" ;;
 
 @test "stopping the pool as systemd would ends every process of it" {
 	in_root install "stopping the pool as systemd would ends every process of it"
+}
+
+@test "the gate: its socket enabled, a2enconf chatkit-session-gate with its modules, its pool as its units say, a stand-in ChatKit server" {
+	in_root install "the gate: its socket enabled, a2enconf chatkit-session-gate with its modules, its pool as its units say, a stand-in ChatKit server"
+}
+
+@test "POST /chatkit with a session as Bearer reaches the ChatKit server with the user" {
+	in_root install "POST /chatkit with a session as Bearer reaches the ChatKit server with the user"
+}
+
+@test "POST /chatkit without a session gets 401 with the Bearer challenge" {
+	in_root install "POST /chatkit without a session gets 401 with the Bearer challenge"
+}
+
+@test "stopping the gate's pool as systemd would ends every process of it" {
+	in_root install "stopping the gate's pool as systemd would ends every process of it"
 }
 
 @test "lighty-enable-mod chatkit-session: lighttpd starts" {

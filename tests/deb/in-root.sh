@@ -13,12 +13,17 @@
 #       of build's output, on stdin) installed with apt-get on a root
 #       that has nothing of the build, PostgreSQL with the installed
 #       migrations, the endpoint through Apache (CGI, then the FastCGI
-#       pool started as its systemd units say) and lighttpd (the same
-#       two), then everything stopped and the package purged
+#       pool started as its systemd units say), the gate in front of a
+#       stand-in ChatKit server (its pool started as its units say), and
+#       lighttpd (CGI and pool), then everything stopped and the package
+#       purged
 #
 # Two roots, so that the install finds only what the package pulls in.
-# Servers listen on free 127.0.0.1 ports; systemd is not PID 1 there, so
-# the pool is started by hand from its installed units
+# Servers listen on free 127.0.0.1 ports, but for the gate's pool and
+# the ChatKit server, which are on the ports the package names
+# (127.0.0.1:9123 and 8000; the root shares the host's network, so they
+# must be free there). systemd is not PID 1 in the root, so the pools
+# are started by hand from their installed units
 # (systemd-socket-activate hands the listening socket as stdin, as
 # StandardInput=socket does).
 set -u
@@ -125,19 +130,34 @@ cache_dir() {
 	[[ $(stat -c '%U:%G %a' /var/cache/chatkit-session) == 'www-data:www-data 700' ]]
 }
 
+gate_socket_link=/etc/systemd/system/sockets.target.wants/chatkit-session-gate.socket
+
 enabled_units() {
 	[[ -L /etc/systemd/system/sockets.target.wants/chatkit-session-fcgi.socket ]] &&
 		[[ -L /etc/systemd/system/timers.target.wants/chatkit-session-cleanup.timer ]] &&
+		[[ ! -e $gate_socket_link && ! -L $gate_socket_link ]] &&
 		! ls /etc/apache2/conf-enabled/chatkit-session* 2>/dev/null &&
 		! ls /etc/lighttpd/conf-enabled/*chatkit-session* 2>/dev/null
+}
+
+# gate_maintscripts: removal stops the gate's socket (when systemd runs);
+# installation leaves it disabled, and its postinst starts it only
+# through deb-systemd-invoke, which starts no disabled unit.
+gate_maintscripts() {
+	local info=/var/lib/dpkg/info/chatkit-session
+	grep "deb-systemd-invoke stop 'chatkit-session-gate.socket'" "$info.prerm" &&
+		! grep -E "systemctl .*(start|enable).*chatkit-session-gate" "$info.postinst" &&
+		[[ $(systemctl is-enabled chatkit-session-gate.socket) == disabled ]]
 }
 
 units_verify() {
 	local u exposure
 	(cd "$units" && systemd-analyze verify --man=no chatkit-session-fcgi.socket \
 		chatkit-session-fcgi.service chatkit-session-cleanup.service \
-		chatkit-session-cleanup.timer) || return
-	for u in chatkit-session-fcgi.service chatkit-session-cleanup.service; do
+		chatkit-session-cleanup.timer chatkit-session-gate.socket \
+		chatkit-session-gate.service) || return
+	for u in chatkit-session-fcgi.service chatkit-session-cleanup.service \
+		chatkit-session-gate.service; do
 		exposure=$(systemd-analyze security --offline=true --no-pager "$units/$u" 2>&1 |
 			sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
 		note "$u: exposure $exposure"
@@ -221,40 +241,46 @@ cleanup_service() {
 	run_as "$(unit_value chatkit-session-cleanup.service User)" env -i PATH=/usr/bin:/bin "$env" $exec
 }
 
-# pool_start: the pool as its units say: the socket at ListenStream with
-# SocketUser, SocketGroup and SocketMode; ExecStart as User and Group,
-# with Environment; the socket as stdin, stdout to the log as
-# StandardOutput=journal sends it elsewhere than the socket.
+# pool_start NAME: the pool of NAME.socket and NAME.service as they
+# say: the socket at ListenStream (a path, with SocketUser, SocketGroup
+# and SocketMode; or ADDRESS:PORT); ExecStart as User and Group, with
+# Environment; the socket as stdin, stdout to the log as
+# StandardOutput=journal sends it elsewhere than the socket. Sets
+# started_pid.
 pool_start() {
-	local sock exec env u g i
-	sock=$(unit_value chatkit-session-fcgi.socket ListenStream)
-	exec=$(unit_value chatkit-session-fcgi.service ExecStart)
-	env=$(unit_value chatkit-session-fcgi.service Environment)
-	u=$(unit_value chatkit-session-fcgi.service User)
-	g=$(unit_value chatkit-session-fcgi.service Group)
-	[[ $(unit_value chatkit-session-fcgi.service StandardInput) == socket ]] || return
-	note "pool: $exec as $u:$g on $sock"
+	local name=$1 sock exec env u g i
+	sock=$(unit_value "$name.socket" ListenStream)
+	exec=$(unit_value "$name.service" ExecStart)
+	env=$(unit_value "$name.service" Environment)
+	u=$(unit_value "$name.service" User)
+	g=$(unit_value "$name.service" Group)
+	[[ $(unit_value "$name.service" StandardInput) == socket ]] || return
+	note "$name: $exec as $u:$g on $sock"
 	# systemd makes the socket as root; the service runs as User.
-	mkdir -p "${sock%/*}"
+	[[ $sock != /* ]] || mkdir -p "${sock%/*}"
 	# shellcheck disable=SC2086 # ExecStart's words
 	(cd / && exec systemd-socket-activate --inetd -l "$sock" -- \
 		setpriv --reuid="$u" --regid="$g" --clear-groups -- \
 		env -i PATH=/usr/bin:/bin "$env" \
-		/bin/sh -c 'exec "$@" >&2' sh $exec) >>"$work/pool.log" 2>&1 &
-	pool_pid=$!
+		/bin/sh -c 'exec "$@" >&2' sh $exec) >>"$work/$name.log" 2>&1 &
+	started_pid=$!
+	if [[ $sock != /* ]]; then
+		wait_port "${sock##*:}"
+		return
+	fi
 	for ((i = 0; i < 100; i++)); do
 		[[ -S $sock ]] && break
 		sleep 0.1
 	done
-	chown "$(unit_value chatkit-session-fcgi.socket SocketUser):$(unit_value chatkit-session-fcgi.socket SocketGroup)" "$sock" &&
-		chmod "$(unit_value chatkit-session-fcgi.socket SocketMode)" "$sock"
+	chown "$(unit_value "$name.socket" SocketUser):$(unit_value "$name.socket" SocketGroup)" "$sock" &&
+		chmod "$(unit_value "$name.socket" SocketMode)" "$sock"
 }
 
 apache_pool() {
 	a2disconf -q chatkit-session && a2enmod -q proxy_fcgi &&
 		a2enconf -q chatkit-session-proxy-fcgi &&
 		apache2ctl configtest && apache2ctl graceful && sleep 1 &&
-		pool_start
+		pool_start chatkit-session-fcgi && pool_pid=$started_pid
 }
 
 pool_processes() {
@@ -264,12 +290,92 @@ pool_processes() {
 	((kids == 4))
 }
 
+# pool_stop NAME PID: NAME.service stopped as systemctl stop would,
+# with PID the pool's (pool_start's started_pid); no process of the
+# program is left, and a Unix socket is removed as systemd would.
 pool_stop() {
+	local name=$1 pid=$2 sock
+	sock=$(unit_value "$name.socket" ListenStream)
 	# systemctl stop: SIGTERM to multiwatch alone (KillMode=mixed); it
 	# asks its children to finish.
-	[[ $(unit_value chatkit-session-fcgi.service KillMode) == mixed ]] &&
-		kill -TERM "$pool_pid" && wait_gone "$pool_pid" 300 &&
-		! pgrep -f "$cgi" && rm -f "$(unit_value chatkit-session-fcgi.socket ListenStream)"
+	[[ -n $pid && $(unit_value "$name.service" KillMode) == mixed ]] &&
+		kill -TERM "$pid" && wait_gone "$pid" 300 &&
+		! pgrep -f "$cgi" && { [[ $sock != /* ]] || rm -f "$sock"; }
+}
+
+gate_conf=/etc/apache2/conf-available/chatkit-session-gate.conf
+
+# gate_start: what docs/debian.md has the admin do (enable the socket;
+# the modules and the snippet, which refuses to load without them), the
+# gate's pool as its units say, and the stand-in ChatKit server where
+# the snippet's setting says. Both ports are the package's: they must be
+# free on the host.
+gate_start() {
+	local server gate port i
+	server=$(sed -n 's/^Define CHATKIT_SESSION_CHATKIT_SERVER //p' "$gate_conf")
+	gate=$(unit_value chatkit-session-gate.socket ListenStream)
+	note "gate: the pool on $gate, the ChatKit server on $server"
+	[[ $server == 127.0.0.1:* && $gate == 127.0.0.1:* ]] || return
+	standin_port=${server##*:}
+	for port in "${gate##*:}" "$standin_port"; do
+		if port_in_use "$port"; then
+			note "127.0.0.1:$port is taken on the host (the root shares its network)"
+			return 1
+		fi
+	done
+	systemctl enable chatkit-session-gate.socket && [[ -L $gate_socket_link ]] || return
+	a2enconf -q chatkit-session-gate || return
+	if apache2ctl configtest >"$work/configtest" 2>&1; then
+		note "apache2ctl configtest passed without the gate's modules"
+		return 1
+	fi
+	grep -F 'a2enmod authnz_fcgi proxy proxy_http headers' "$work/configtest" || return
+	a2enmod -q authnz_fcgi proxy proxy_http headers &&
+		apache2ctl configtest && apache2ctl graceful && sleep 1 || return
+	(cd / && exec python3 "$top/scripts/chatkit-standin" "$standin_port" \
+		"$work/standin.requests") >"$work/standin.log" 2>&1 &
+	standin_pid=$!
+	wait_port "$standin_port" && pool_start chatkit-session-gate && gate_pid=$started_pid
+}
+
+# gate_request FILE [CURL-ARG...]: POST a ChatKit request to /chatkit
+# through Apache; status in FILE.status, headers in FILE.headers, body
+# in FILE. (The stand-in, like a ChatKit server, answers POST.)
+gate_request() {
+	local out=$1
+	shift
+	curl -sS -o "$out" -D "$out.headers" -w '%{http_code}' --max-time 30 \
+		-X POST "http://127.0.0.1:$apache_port/chatkit" "$@" \
+		-H 'Content-Type: application/json' -d '{"type":"threads.list","params":{}}' \
+		>"$out.status"
+	note "$(cat "$out.status") $(head -c 300 "$out")"
+}
+
+# gate_passes: the session id of an earlier POST as Bearer: the
+# stand-in answers, and names the user the gate let through.
+gate_passes() {
+	local sid
+	sid=$(sed -n 's/.*"chatKitSessionId": *"\([^"]*\)".*/\1/p' "$work/pool.json")
+	[[ -n $sid ]] || return
+	gate_request "$work/gate.json" -H "Authorization: Bearer $sid" &&
+		[[ $(cat "$work/gate.json.status") == 200 ]] &&
+		grep -q "\"userId\": *\"$user\"" "$work/gate.json"
+}
+
+# gate_refuses: no credential: 401 and the Bearer challenge, and the
+# stand-in is not reached.
+gate_refuses() {
+	local before
+	before=$(wc -l <"$work/standin.requests")
+	gate_request "$work/gate401.json" &&
+		[[ $(cat "$work/gate401.json.status") == 401 ]] &&
+		grep -i '^WWW-Authenticate: Bearer realm="chatkit-session"' "$work/gate401.json.headers" &&
+		[[ $(wc -l <"$work/standin.requests") == "$before" ]]
+}
+
+gate_stop() {
+	kill -TERM "$standin_pid" && wait_gone "$standin_pid" 100 &&
+		pool_stop chatkit-session-gate "$gate_pid"
 }
 
 lighttpd_start() {
@@ -288,13 +394,15 @@ lighttpd_pool() {
 		lighty-enable-mod chatkit-session-fastcgi-pool &&
 		lighttpd -tt -f /etc/lighttpd/lighttpd.conf &&
 		lighttpd -f /etc/lighttpd/lighttpd.conf && wait_port "$lighttpd_port" &&
-		pool_start
+		pool_start chatkit-session-fcgi && pool_pid=$started_pid
 }
 
-servers='chatkit-session|multiwatch|apache2|lighttpd|postgres'
+servers='chatkit-session|chatkit-standin|multiwatch|apache2|lighttpd|postgres'
 stop_all() {
 	local i
-	pool_stop
+	pool_stop chatkit-session-fcgi "${pool_pid:-}"
+	pool_stop chatkit-session-gate "${gate_pid:-}"
+	[[ -z ${standin_pid:-} ]] || kill -TERM "$standin_pid" 2>/dev/null
 	kill -TERM "$(cat /run/lighttpd.pid 2>/dev/null)" 2>/dev/null
 	apache2ctl stop
 	pg_cluster_stop "$work/pg"
@@ -323,6 +431,7 @@ nothing_left() {
 	done <"$work/files"
 	for f in "$conf" /var/cache/chatkit-session /etc/apache2/conf-enabled/chatkit-session.conf \
 		/etc/apache2/conf-enabled/chatkit-session-proxy-fcgi.conf \
+		/etc/apache2/conf-enabled/chatkit-session-gate.conf "$gate_socket_link" \
 		/etc/lighttpd/conf-enabled/50-chatkit-session.conf \
 		/etc/lighttpd/conf-enabled/50-chatkit-session-fastcgi-pool.conf \
 		/etc/systemd/system/sockets.target.wants/chatkit-session-fcgi.socket \
@@ -355,10 +464,12 @@ run_install() {
 	check "apt-get install ./chatkit-session_*.deb pulls in what it needs" install_deb
 	check "/etc/chatkit-session.conf is root:www-data 0640 with every setting commented out" settings_file
 	check "/var/cache/chatkit-session is www-data's, mode 0700" cache_dir
-	check "the pool's socket and the cleanup timer are enabled, no server snippet is" enabled_units
-	check "the test tools install: PostgreSQL, curl, openssl, systemd" \
-		apt_get install --no-install-recommends postgresql curl openssl systemd procps
-	check "systemd-analyze verifies the installed units and rates both services 2.0 or better" units_verify
+	check "the pool's socket and the cleanup timer are enabled; the gate's socket and the server snippets are not" enabled_units
+	check "the test tools install: PostgreSQL, curl, openssl, systemd, python3" \
+		apt_get install --no-install-recommends postgresql curl openssl systemd procps python3
+	check "removal stops the gate's socket; installation leaves it disabled, and deb-systemd-invoke starts no disabled unit" \
+		gate_maintscripts
+	check "systemd-analyze verifies the installed units and rates the three services 2.0 or better" units_verify
 	check "the installed migrations apply to a new database" database
 	check "the settings file takes the database, a key and the workflow" settings
 	check "a reinstall keeps the edited settings file, its owner and mode, and the key cache" reinstall
@@ -373,7 +484,13 @@ run_install() {
 	check "POST /api/chatkit/session through Apache's mod_proxy_fcgi and the pool answers 200" \
 		post "http://127.0.0.1:$apache_port/api/chatkit/session" "$work/pool.json"
 	check "the pool runs 4 processes of the program as www-data" pool_processes
-	check "stopping the pool as systemd would ends every process of it" pool_stop
+	check "stopping the pool as systemd would ends every process of it" \
+		pool_stop chatkit-session-fcgi "$pool_pid"
+	check "the gate: its socket enabled, a2enconf chatkit-session-gate with its modules, its pool as its units say, a stand-in ChatKit server" \
+		gate_start
+	check "POST /chatkit with a session as Bearer reaches the ChatKit server with the user" gate_passes
+	check "POST /chatkit without a session gets 401 with the Bearer challenge" gate_refuses
+	check "stopping the gate's pool as systemd would ends every process of it" gate_stop
 	apache2ctl stop >/dev/null 2>&1
 	check "lighty-enable-mod chatkit-session: lighttpd starts" lighttpd_start
 	check "POST /api/chatkit/session through lighttpd's CGI answers 200" \

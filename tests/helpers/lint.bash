@@ -35,21 +35,55 @@ declare -gA LINT_OPTION_FILES=(
 # for a program Debian calls otherwise.
 LINT_NOT_DEBIAN="httpd"
 
-# lint_deps TOP [DEPS-FILE]: every package configure.ac asks for, every
-# Bats library loaded, and every command and Apache module the scripts
-# and tests use comes from a package of DEPS-FILE (default
-# scripts/deps-debian.txt), installed with the install-deps option the
-# file's runner asks for.
+# lint_deps TOP [DEPS-FILE [CONTROL]]: every package configure.ac asks
+# for, every Bats library loaded, every command and Apache module the
+# scripts and tests use, and the packages of CONTROL (default
+# debian/control) the build and the tests need, come from a package of
+# DEPS-FILE (default scripts/deps-debian.txt), installed with the
+# install-deps option the file's runner asks for.
 lint_deps() {
-	local top=$1 deps=${2:-scripts/deps-debian.txt}
+	local top=$1 deps=${2:-scripts/deps-debian.txt} control=${3:-debian/control}
 	(
 		cd "$top" || exit 1
-		_lint_deps "$deps"
+		_lint_deps "$deps" "$control"
 	)
 }
 
+# lint_control_relations CONTROL: "LINE FIELD NAME" for each package
+# named in the source paragraph's Build-Depends (-Arch, -Indep) and the
+# binary paragraphs' Depends, versions, architectures and profiles
+# stripped, every alternative once; not ${substvars}.
+lint_control_relations() {
+	awk '
+	function emit(text, item, n, k, name) {
+		gsub(/\([^)]*\)|\[[^]]*\]|<[^>]*>/, "", text)
+		n = split(text, item, /[,|]/)
+		for (k = 1; k <= n; k++) {
+			name = item[k]
+			gsub(/[ \t]/, "", name)
+			sub(/:[a-z]+$/, "", name)
+			if (name != "" && name !~ /^\$\{/)
+				print NR, field, name
+		}
+	}
+	/^#/ { next }
+	/^[ \t]*$/ { para++; field = ""; next }
+	/^[^ \t]/ {
+		field = ""
+		f = $0
+		sub(/:.*/, "", f)
+		if ((para == 0 && f ~ /^Build-Depends(-Arch|-Indep)?$/) || (para > 0 && f == "Depends")) {
+			field = f
+			emit(substr($0, index($0, ":") + 1))
+		}
+		next
+	}
+	field != "" { emit($0) }
+	' "$1"
+}
+
 _lint_deps() {
-	local deps=$1 bad=0 line name opt rest word where file lineno use pkg glob ok
+	local deps=$1 control=$2 bad=0 line name opt rest word where file lineno use pkg glob ok field
 	local -A option=() provider=() known=() defined=()
 	local -a files
 	# The list: NAME [--OPTION] [# provides: NAME...]
@@ -142,6 +176,42 @@ _lint_deps() {
 		grep -n -o -E 'mod_[a-z0-9_]+\.so' "${files[@]}" apache/*.in |
 			sed -E 's/^([^:]+:[0-9]+):/\1 /'
 	)
+
+	# debian/control: each build dependency (but debhelper-compat, which
+	# debhelper brings) is a package of the list, or one that a package
+	# of it provides (a virtual package: dh-apache2), installed by
+	# install-deps or install-deps --deb. A package the program Depends
+	# on by name (multiwatch) counts only where a file run on the host
+	# runs it as a command: in the package test's root the package
+	# brings its own Depends.
+	local -A ran=()
+	while read -r where use; do
+		[[ $where == tests/deb/* || -v ran[$use] ]] || ran[$use]=$where
+	done < <(lint_records "${files[@]}" | awk '$2 == "cmd" { print $1, $3 }')
+	while read -r lineno field name; do
+		[[ $name == debhelper-compat ]] && continue
+		if [[ $field == Depends ]]; then
+			[[ -v ran[$name] ]] || continue
+			use=${ran[$name]}
+		fi
+		if [[ -v option[$name] ]]; then
+			pkg=$name
+		elif [[ -v provider[$name] && -v option[${provider[$name]}] ]]; then
+			pkg=${provider[$name]}
+		elif [[ $field == Depends ]]; then
+			echo "$control:$lineno: Depends $name, which $use runs, is not in $deps"
+			bad=1
+			continue
+		else
+			echo "$control:$lineno: $field $name is not in $deps"
+			bad=1
+			continue
+		fi
+		if [[ $field != Depends && ${option[$pkg]:-} != '' && ${option[$pkg]} != --deb ]]; then
+			echo "$control:$lineno: $field $name is installed only with install-deps ${option[$pkg]}"
+			bad=1
+		fi
+	done < <(lint_control_relations "$control")
 
 	# bats_load_library NAME: the Debian package NAME
 	while IFS=: read -r file lineno name; do
