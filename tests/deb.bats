@@ -59,6 +59,14 @@ setup_file() {
 	"$tool" run --src "$repo" -- tests/deb/in-root.sh install \
 		<"$BATS_FILE_TMPDIR/build.out" \
 		>"$BATS_FILE_TMPDIR/install.out" 2>"$BATS_FILE_TMPDIR/install.err" || true
+	# The same package under systemd as PID 1 (tests/deb/in-nspawn.sh).
+	local name
+	name=$(sed -n 's/^# base64 of //p' "$BATS_FILE_TMPDIR/build.out")
+	[[ -n $name ]] || return 0
+	sed -n '/^# base64 of /,$p' "$BATS_FILE_TMPDIR/build.out" | sed 1d |
+		base64 -d >"$BATS_FILE_TMPDIR/$name" || return
+	"$TOP_SRCDIR/tests/deb/in-nspawn.sh" "$BATS_FILE_TMPDIR/$name" \
+		>"$BATS_FILE_TMPDIR/nspawn.out" 2>"$BATS_FILE_TMPDIR/nspawn.err" </dev/null || true
 }
 
 setup() {
@@ -224,4 +232,54 @@ $why" ;;
 
 @test "after the purge nothing of the package is left" {
 	in_root install "after the purge nothing of the package is left"
+}
+
+# in_nspawn WHAT: in_root's check for tests/deb/in-nspawn.sh's run,
+# skipped with the reason where no container with systemd as PID 1 could
+# be made or booted on this machine (where the root cannot be made).
+in_nspawn() {
+	local what out=$BATS_FILE_TMPDIR/nspawn.out
+	for what in "a Debian 12 root with systemd (mmdebstrap)" \
+		"systemd boots as PID 1 in the container"; do
+		awk -v w="$what" '/^ok [0-9]+ - / { sub(/^ok [0-9]+ - /, ""); if ($0 == w) f = 1 }
+			END { exit !f }' "$out" 2>/dev/null ||
+			skip "no container with systemd as PID 1 here: '$what' did not pass: $(cat "$out" "$BATS_FILE_TMPDIR/nspawn.err" 2>/dev/null | tail -n 5 | tr '\n' ' ' | cut -c 1-300)"
+	done
+	in_root nspawn "$1"
+}
+
+@test "under systemd: apt-get install the package" {
+	in_nspawn "apt-get install the package under systemd"
+}
+
+@test "under systemd: the pool's socket and the cleanup timer are enabled and active" {
+	in_nspawn "the pool's socket and the cleanup timer are enabled and active"
+}
+
+@test "under systemd: the first request on the socket starts the pool" {
+	in_nspawn "the first request on the socket starts the pool"
+}
+
+@test "under systemd: the pool runs 4 processes as www-data in its sandbox" {
+	in_nspawn "the pool runs 4 processes as www-data in its sandbox"
+}
+
+@test "under systemd: the cleanup service fails on the missing database, not on its sandbox" {
+	in_nspawn "the cleanup service fails on the missing database, not on its sandbox"
+}
+
+@test "under systemd: no sandbox error in the journal" {
+	in_nspawn "no sandbox error in the journal"
+}
+
+@test "under systemd: systemd-analyze security rates both services 2.0 or better" {
+	in_nspawn "systemd-analyze security rates both services 2.0 or better"
+}
+
+@test "under systemd: apt-get purge" {
+	in_nspawn "apt-get purge under systemd"
+}
+
+@test "under systemd: after the purge no unit, failed unit, file or process is left" {
+	in_nspawn "after the purge no unit, failed unit, file or process is left"
 }

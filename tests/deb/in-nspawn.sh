@@ -139,7 +139,7 @@ pool_sandboxed() {
 	main=$(in_ct systemctl show -P MainPID chatkit-session-fcgi.service)
 	[[ $main =~ ^[1-9][0-9]*$ ]] || return
 	# The container's PID 1 is $leader on this side: find the host pids.
-	pids=$(pgrep -P "$(pgrep -f '^/usr/bin/multiwatch -f 4 -- /usr/lib/cgi-bin/chatkit-session.cgi')") ||
+	pids=$(pgrep -P "$(pgrep -n -x multiwatch)") ||
 		return
 	for p in $pids; do
 		status=$(<"/proc/$p/status") || return
