@@ -264,6 +264,10 @@ in_nspawn() {
 	in_nspawn "the pool runs 4 processes as www-data in its sandbox"
 }
 
+@test "under systemd: the gate's socket, once enabled, starts its pool on the first check" {
+	in_nspawn "the gate's socket, once enabled, starts its pool on the first check"
+}
+
 @test "under systemd: the cleanup service fails on the missing database, not on its sandbox" {
 	in_nspawn "the cleanup service fails on the missing database, not on its sandbox"
 }
@@ -272,8 +276,8 @@ in_nspawn() {
 	in_nspawn "no sandbox error in the journal"
 }
 
-@test "under systemd: systemd-analyze security rates both services 2.0 or better" {
-	in_nspawn "systemd-analyze security rates both services 2.0 or better"
+@test "under systemd: systemd-analyze security rates the three services 2.0 or better" {
+	in_nspawn "systemd-analyze security rates the three services 2.0 or better"
 }
 
 @test "under systemd: apt-get purge" {

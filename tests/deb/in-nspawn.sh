@@ -16,7 +16,8 @@
 # socket is reached from here through /proc/<container's PID 1>/root.
 # The checks: the socket and the timer enabled and active after
 # apt-get install, the pool started by its socket under its sandbox (as
-# www-data, no capability, seccomp, a read-only system), the cleanup run
+# www-data, no capability, seccomp, a read-only system), the gate's pool
+# started by its socket once the admin enables it, the cleanup run
 # failing on the missing database and not on its sandbox, the exposure
 # systemd-analyze gives, and after apt-get purge no unit, file, failed
 # unit or process left.
@@ -157,6 +158,24 @@ pool_sandboxed() {
 	((n == 4))
 }
 
+# The gate's socket waits for the admin; enabled, its first check starts
+# its pool, which refuses a request without a session before any
+# database is asked.
+gate_on_demand() {
+	local state out
+	state="$(in_ct systemctl is-enabled chatkit-session-gate.socket) $(in_ct systemctl is-active chatkit-session-gate.socket)"
+	note "chatkit-session-gate.socket after install: $state"
+	[[ $state == 'disabled inactive' ]] || return
+	in_ct systemctl enable --now chatkit-session-gate.socket || return
+	out=$(timeout 30 python3 "$top/tests/helpers/fcgi-client.py" --timeout 20 \
+		--role authorizer --no-stdin 127.0.0.1:9123 \
+		REQUEST_METHOD=POST GATEWAY_INTERFACE=CGI/1.1) || return
+	note "answer: $(head -n 1 <<<"$out")"
+	[[ $out == 'Status: 401'* ]] &&
+		[[ $(in_ct systemctl show -P User chatkit-session-gate.service) == www-data ]] &&
+		[[ $(in_ct systemctl is-active chatkit-session-gate.service) == active ]]
+}
+
 # With no database the cleanup fails on its connection (ENOENT on the
 # socket path), not on its sandbox: SystemCallErrorNumber=EPERM would
 # turn a denied call into "Operation not permitted".
@@ -180,7 +199,8 @@ no_sandbox_error() {
 
 exposure() {
 	local line unit
-	for unit in chatkit-session-fcgi.service chatkit-session-cleanup.service; do
+	for unit in chatkit-session-fcgi.service chatkit-session-gate.service \
+		chatkit-session-cleanup.service; do
 		line=$(in_ct systemd-analyze security --no-pager "$unit" | tail -n 1)
 		note "$unit: $line"
 		[[ $line =~ exposure\ level\ for\ .*:\ ([0-9.]+)\  ]] || return
@@ -216,8 +236,9 @@ check "apt-get install the package under systemd" install_deb
 check "the pool's socket and the cleanup timer are enabled and active" enabled_and_active
 check "the first request on the socket starts the pool" socket_starts_pool
 check "the pool runs 4 processes as www-data in its sandbox" pool_sandboxed
+check "the gate's socket, once enabled, starts its pool on the first check" gate_on_demand
 check "the cleanup service fails on the missing database, not on its sandbox" cleanup_runs
 check "no sandbox error in the journal" no_sandbox_error
-check "systemd-analyze security rates both services 2.0 or better" exposure
+check "systemd-analyze security rates the three services 2.0 or better" exposure
 check "apt-get purge under systemd" purge
 check "after the purge no unit, failed unit, file or process is left" nothing_left
