@@ -121,9 +121,12 @@ settings_mode() {
 settings_file() {
 	local settings
 	settings_mode || return
-	settings=$(grep -c -E '^#[A-Z_]+=' "$conf")
-	note "$settings settings, commented out"
-	((settings == 22)) && ! grep -q -E '^[A-Z_]+=' "$conf"
+	# The same settings as the template (tests/conffile.bats holds that
+	# to the program's), all commented out.
+	settings=$(grep -o -E '^#[A-Z_]+=' "$conf" | sort)
+	note "$(wc -l <<<"$settings") settings, commented out"
+	[[ -n $settings && $settings == "$(grep -o -E '^#[A-Z_]+=' "$top/etc/chatkit-session.conf.in" | sort)" ]] &&
+		! grep -q -E '^[A-Z_]+=' "$conf"
 }
 
 cache_dir() {
