@@ -178,8 +178,8 @@ $why" ;;
 	in_root install "POST /api/chatkit/session through Apache's mod_proxy_fcgi and the pool answers 200"
 }
 
-@test "the pool runs 4 processes of the program as www-data" {
-	in_root install "the pool runs 4 processes of the program as www-data"
+@test "the pool runs as many processes of the program as its unit says, as www-data" {
+	in_root install "the pool runs as many processes of the program as its unit says, as www-data"
 }
 
 @test "stopping the pool as systemd would ends every process of it" {
@@ -260,8 +260,8 @@ in_nspawn() {
 	in_nspawn "the first request on the socket starts the pool"
 }
 
-@test "under systemd: the pool runs 4 processes as www-data in its sandbox" {
-	in_nspawn "the pool runs 4 processes as www-data in its sandbox"
+@test "under systemd: the pool runs its processes as www-data in its sandbox" {
+	in_nspawn "the pool runs its processes as www-data in its sandbox"
 }
 
 @test "under systemd: the gate's socket, once enabled, starts its pool on the first check" {
