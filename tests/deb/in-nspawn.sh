@@ -139,9 +139,16 @@ pool_sandboxed() {
 	local main pids p status want n=0
 	main=$(in_ct systemctl show -P MainPID chatkit-session-fcgi.service)
 	[[ $main =~ ^[1-9][0-9]*$ ]] || return
-	# The container's PID 1 is $leader on this side: find the host pids.
-	pids=$(pgrep -P "$(pgrep -n -x multiwatch)") ||
-		return
+	# The container's PID 1 is $leader on this side: find the host pids
+	# (multiwatch forks them all at once; give it a few seconds).
+	want=$(sed -n -E 's/^ExecStart=.*multiwatch -f ([0-9]+) .*/\1/p' \
+		"/proc/$leader/root/lib/systemd/system/chatkit-session-fcgi.service")
+	[[ -n $want ]] || return
+	for ((p = 0; p < 50; p++)); do
+		pids=$(pgrep -P "$(pgrep -n -x multiwatch)")
+		(($(wc -w <<<"$pids") >= want)) && break
+		sleep 0.1
+	done
 	for p in $pids; do
 		status=$(<"/proc/$p/status") || return
 		[[ $(readlink "/proc/$p/exe") == /usr/lib/cgi-bin/chatkit-session.cgi ]] &&
@@ -154,9 +161,6 @@ pool_sandboxed() {
 			{ note "process $p: / is not read-only"; return 1; }
 		n=$((n + 1))
 	done
-	# As many as the unit's multiwatch -f asks for.
-	want=$(sed -n -E 's/^ExecStart=.*multiwatch -f ([0-9]+) .*/\1/p' \
-		"/proc/$leader/root/lib/systemd/system/chatkit-session-fcgi.service")
 	note "$n processes of the program (the unit asks for ${want:-?}), uid 33, CapEff 0, NoNewPrivs 1, Seccomp 2, / read-only"
 	[[ -n $want ]] && ((n == want))
 }
@@ -169,6 +173,10 @@ gate_on_demand() {
 	state="$(in_ct systemctl is-enabled chatkit-session-gate.socket) $(in_ct systemctl is-active chatkit-session-gate.socket)"
 	note "chatkit-session-gate.socket after install: $state"
 	[[ $state == 'disabled inactive' ]] || return
+	if ss -Hltn 'sport = :9123' | grep -q .; then
+		note "127.0.0.1:9123 is taken on this machine (the container shares its network): $(ss -Hltnp 'sport = :9123')"
+		return 1
+	fi
 	in_ct systemctl enable --now chatkit-session-gate.socket || return
 	out=$(timeout 30 python3 "$top/tests/helpers/fcgi-client.py" --timeout 20 \
 		--role authorizer --no-stdin 127.0.0.1:9123 \
