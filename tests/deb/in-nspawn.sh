@@ -25,34 +25,12 @@ set -u
 export LC_ALL=C.UTF-8
 top=$(cd "$(dirname "$0")/../.." && pwd)
 deb=$(readlink -f "${1:?usage: in-nspawn.sh DEB}")
-n=0
-
-log=$(mktemp)
-notes=$(mktemp)
+# shellcheck source=checks.bash
+source "$top/tests/deb/checks.bash"
 work=$(mktemp -d /tmp/in-nspawn.XXXXXX)
 root=${XDG_CACHE_HOME:-$HOME/.cache}/chatkit-session/nspawn-root
 nspawn=
 leader=
-
-# check WHAT CMD...: run CMD (its output to the log), print the line.
-check() {
-	local what=$1
-	shift
-	n=$((n + 1))
-	if "$@" >>"$log" 2>&1; then
-		echo "ok $n - $what"
-		cat "$notes"
-	else
-		echo "not ok $n - $what"
-		cat "$notes"
-		tail -n 20 "$log" | sed 's/^/# /'
-	fi
-	: >"$log"
-	: >"$notes"
-}
-
-# note TEXT: a "# TEXT" line on the output, after the check's line.
-note() { printf '# %s\n' "$*" >>"$notes"; }
 
 stop() {
 	trap - EXIT

@@ -29,37 +29,14 @@
 set -u
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 top=$(cd "$(dirname "$0")/../.." && pwd)
-n=0
-failed=0
-
-# check WHAT CMD...: run CMD (its output to the log), print the line.
-check() {
-	local what=$1
-	shift
-	n=$((n + 1))
-	if "$@" >>"$log" 2>&1; then
-		echo "ok $n - $what"
-		cat "$notes"
-	else
-		echo "not ok $n - $what"
-		failed=$((failed + 1))
-		cat "$notes"
-		tail -n 20 "$log" | sed 's/^/# /'
-	fi
-	: >"$log"
-	: >"$notes"
-}
-
-# note TEXT: a "# TEXT" line on the output, after the check's line.
-note() { printf '# %s\n' "$*" >>"$notes"; }
+# shellcheck source=checks.bash
+source "$top/tests/deb/checks.bash"
 die() {
 	printf '%s\n' "$*" >&2
 	return 1
 }
 now() { date +%s; }
 
-log=$(mktemp)
-notes=$(mktemp)
 work=$(mktemp -d /tmp/in-root.XXXXXX)
 chmod 0755 "$work"
 trap 'rm -rf "$log" "$notes" "$work"' EXIT
