@@ -9,7 +9,7 @@ _lint_awk=$(dirname "${BASH_SOURCE[0]}")/commands.awk
 # the README's commands and .ci/run run, a symbolic link once.
 lint_shell_files() {
 	local f
-	for f in scripts/* scripts/lib/*.bash .ci/run tests/fuzz/*.sh tests/deb/*.sh tests/helpers/*.bash tests/*.bats; do
+	for f in scripts/* scripts/lib/*.bash .ci/run tests/fuzz/*.sh tests/deb/*.sh tests/deb/*.bash tests/helpers/*.bash tests/*.bats; do
 		[[ -f $f && ! -L $f ]] || continue
 		[[ $f == *.bash ]] || head -n 1 "$f" | grep -q -E '^#!.*(sh|bats)$' || continue
 		printf '%s\n' "$f"
@@ -121,13 +121,14 @@ _lint_deps() {
 
 	mapfile -t files < <(lint_shell_files)
 	# Known without a package: builtins, the functions of this shell (Bats,
-	# its libraries, the helpers), those of tests/helpers/*.bash and
-	# scripts/lib/*.bash, and those a file defines for itself.
+	# its libraries, the helpers), those of tests/helpers/*.bash,
+	# tests/deb/*.bash and scripts/lib/*.bash, and those a file defines
+	# for itself.
 	for word in $(compgen -b) $(compgen -k) $(declare -F | awk '{ print $3 }') $LINT_NOT_DEBIAN; do
 		known[$word]=1
 	done
 	while read -r file name; do
-		if [[ $file == tests/helpers/* || $file == scripts/lib/* ]]; then
+		if [[ $file == tests/helpers/* || $file == scripts/lib/* || $file == tests/deb/*.bash ]]; then
 			known[$name]=1
 		else
 			defined[$file:$name]=1
