@@ -29,6 +29,14 @@ new_session() {
 	SQL
 }
 
+# user_with_session: a new active user (user) with one session (tok).
+# Not to be called in $(...).
+user_with_session() {
+	user=$(unique_id)
+	pg_add_user "$user"
+	tok=$(new_session "$user")
+}
+
 # gate TOKEN [ROLES] [RATE]: chatkit_check_session as the owner. Prints
 # its row as outcome|retry_after|user_id|device_id|expires_at|role (a
 # null is empty), nothing when there is no row. ROLES: an array literal,
@@ -96,9 +104,7 @@ teardown() {
 
 @test "a session whose time is up gets no row, though it is still marked active" {
 	local user tok
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	session_sql "$tok" "update chatkit_sessions set expires_at = now() - interval '1 second'
 			     where id = :'sid'"
 	run -0 gate "$tok"
@@ -109,9 +115,7 @@ teardown() {
 
 @test "a session marked expired gets no row, though its expiry is ahead" {
 	local user tok
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	session_sql "$tok" "update chatkit_sessions set status = 'expired' where id = :'sid'"
 	run -0 gate "$tok"
 	assert_output ''
@@ -119,9 +123,7 @@ teardown() {
 
 @test "a revoked session gets no row" {
 	local user tok
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	session_sql "$tok" "update chatkit_sessions set status = 'revoked' where id = :'sid'"
 	run -0 gate "$tok" - 5
 	assert_output ''
@@ -149,9 +151,7 @@ teardown() {
 
 @test "a session whose user has no row in users gets inactive, like a deactivated user's" {
 	local user tok
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	pg_sql "delete from users where clerk_user_id = :'id'" id="$user"
 	run -0 gate "$tok" - 5
 	assert_output 'inactive|||||'
@@ -161,9 +161,7 @@ teardown() {
 
 @test "deactivating the user refuses the very next check with inactive" {
 	local user tok
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	run -0 gate "$tok" - 5
 	assert_output --regexp '^ok\|'
 	pg_sql "update users set is_active = false where clerk_user_id = :'id'" id="$user"
@@ -198,9 +196,7 @@ teardown() {
 
 @test "with a rate of 5 the sixth check within a minute gets rate and the seconds left in the window" {
 	local user tok i
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	for i in 1 2 3 4 5; do
 		run -0 gate "$tok" - 5
 		assert_output --regexp '^ok\|\|'
@@ -253,9 +249,7 @@ teardown() {
 
 @test "a rate of 0 is unlimited and writes no counter" {
 	local user tok
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	run -0 _pg_psql chatkit chatkit -v tok="$tok" <<-'SQL'
 		select count(*) filter (where c.outcome = 'ok')
 		  from generate_series(1, 300) i,
@@ -269,9 +263,7 @@ teardown() {
 @test "16 parallel checks of one session with a rate of 10: exactly 10 pass and 6 get rate" {
 	local user tok i n pid
 	local -a pids=()
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	# The counters locked, every check stops at its upsert; once the
 	# lock goes, all 16 race for one row that none has made yet.
 	PGAPPNAME=$LOCKER _pg_psql chatkit postgres \
@@ -315,9 +307,7 @@ teardown() {
 
 @test "last_activity_at is written once a minute, however many checks come" {
 	local user tok before after sql i
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	session_sql "$tok" "update chatkit_sessions
 			       set last_activity_at = now() - interval '2 minutes'
 			     where id = :'sid'"
@@ -356,9 +346,7 @@ teardown() {
 
 @test "a check leaves a revoked session as it was, so the cleanup ages it from its revocation" {
 	local user tok before
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	session_sql "$tok" "update chatkit_sessions
 			       set status = 'revoked', last_activity_at = now() - interval '1 hour'
 			     where id = :'sid'"
@@ -373,9 +361,7 @@ teardown() {
 
 @test "chatkit_revoke_sessions ends the session for the very next check" {
 	local user tok
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	run -0 gate "$tok" - 5
 	assert_output --regexp '^ok\|'
 	run -0 _pg_psql chatkit chatkit -v id="$user" <<<"select outcome || ' ' || revoked
@@ -387,9 +373,7 @@ teardown() {
 
 @test "a refreshed session keeps its counter under its new token" {
 	local user tok new
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	run -0 gate "$tok" - 2
 	run -0 gate "$tok" - 2
 	# Refresh: TTL 1 h with a threshold of 2 h.
@@ -408,9 +392,7 @@ teardown() {
 
 @test "deleting a session deletes its counter" {
 	local user tok
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	run -0 gate "$tok" - 5
 	run -0 hits "$tok"
 	assert_output --regexp '\|1$'
@@ -423,9 +405,7 @@ teardown() {
 
 @test "under REPEATABLE READ a check that would write refuses, and one that would not passes" {
 	local user tok
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	run _pg_psql chatkit chatkit -v tok="$tok" <<-'SQL'
 		set default_transaction_isolation = 'repeatable read';
 		select outcome from chatkit_check_session(:'tok', null, 5);
@@ -441,9 +421,7 @@ teardown() {
 
 @test "a check reads the session by its token and the user by its key, and writes one counter row" {
 	local user tok
-	user=$(unique_id)
-	pg_add_user "$user"
-	tok=$(new_session "$user")
+	user_with_session
 	# The first check makes the counter row (and checks its key).
 	run -0 gate "$tok" - 5
 	# A table in use: other sessions, and statistics. On a few rows an
