@@ -10,56 +10,17 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/jwks
+load helpers/netkeys
 
-setup_file() {
-	tokens_setup "$BATS_FILE_TMPDIR/keys"
-	pg_start
-	jwks_setup "$BATS_FILE_TMPDIR/jwks"
-	jwks_start
-	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-		-out "$BATS_FILE_TMPDIR/keys/forged.key" 2>/dev/null
-	export FORGED_PRIV=$BATS_FILE_TMPDIR/keys/forged.key
-	fcgi_start
-}
-
-teardown_file() {
-	fcgi_stop
-	jwks_stop
-	pg_stop
-}
-
+# netkeys.bash's fixture; $hash names the case's files in the cache.
 setup() {
-	cgi_env_defaults
-	local -a kept=()
-	local kv
-	for kv in "${cgi_env[@]}"; do
-		[[ $kv == CLERK_JWT_KEY_FILE=* ]] || kept+=("$kv")
-	done
-	cgi_env=("${kept[@]}")
-	case=f$BATS_TEST_NUMBER
-	url=$(jwks_case "$case")
+	netkeys_setup
 	hash=$(printf '%s' "$url" | sha256sum | cut -c1-32)
-	cache=$BATS_TEST_TMPDIR/cache
-	cgi_env+=("CLERK_JWKS_URL=$url" "CHATKIT_CACHE_DIR=$cache"
-		"CHATKIT_CA_FILE=$JWKS_CA_FILE")
-	user=$(unique_id)
-	pg_add_user "$user"
 }
 
 teardown() {
 	[[ -z ${mounted:-} ]] || umount "$mounted"
-}
-
-# accepted [cgi_call ARGS...]: a valid token for $user opens a session.
-accepted() {
-	cgi_call --token "$(valid_token "$user")" "$@"
-	assert_status 200
-	assert_json .session.userId "$user"
-}
-
-# fetches N: the server has had N requests for this test's case.
-fetches() {
-	assert_that "$(jwks_count "$case")" == "$1" "JWKS fetches"
+	netkeys_teardown
 }
 
 # forged KID: a token for $user signed with a key the server never serves.

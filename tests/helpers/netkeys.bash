@@ -1,5 +1,6 @@
 # netkeys.bash: the fixture of the files whose keys come from the network
-# (cgi-netkeys.bats, its link fcgi-netkeys.bats, cgi-keycache.bats),
+# (cgi-netkeys.bats, its link fcgi-netkeys.bats, cgi-keycache.bats,
+# fcgi-keycache.bats),
 # loaded after helpers/common and helpers/jwks: keys, a throwaway
 # PostgreSQL and the tests' own HTTPS JWKS server per file (and, run as
 # fcgi-*.bats, the file's FastCGI processes); per test a case of its own
@@ -25,7 +26,12 @@ teardown_file() {
 	pg_stop
 }
 
-setup() {
+# netkeys_setup, netkeys_teardown: setup's and teardown's work, for a
+# file that adds its own to them.
+setup() { netkeys_setup; }
+teardown() { netkeys_teardown; }
+
+netkeys_setup() {
 	cgi_env_defaults
 	# No key file: the keys come from the network.
 	local -a kept=()
@@ -43,7 +49,7 @@ setup() {
 	pg_add_user "$user"
 }
 
-teardown() {
+netkeys_teardown() {
 	# A test that stopped the server or switched its certificate leaves
 	# it as the next test expects it.
 	jwks_cert good
