@@ -12,6 +12,7 @@ load helpers/common
 load helpers/session
 load helpers/httpd
 load helpers/server-cases
+load helpers/pglock
 load helpers/gate
 
 setup_file() {

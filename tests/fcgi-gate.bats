@@ -9,6 +9,7 @@ bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/session
 load helpers/pgstop
+load helpers/pglock
 load helpers/gate
 
 setup_file() {

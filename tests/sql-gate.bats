@@ -16,8 +16,8 @@ bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/session
 load helpers/sqltest
+load helpers/pglock
 
-LOCKER=chatkit-gate-locker
 
 # new_session USER [DB]: a session made by chatkit_acquire_session (TTL
 # 1 h); prints its token.
@@ -82,12 +82,9 @@ teardown_file() {
 	pg_stop
 }
 
-# unlock_counters: end the session that locks chatkit_session_hits (its
-# backend, not only psql), if there is one.
-unlock_counters() {
-	pg_sql "select pg_terminate_backend(pid) from pg_stat_activity
-		where application_name = '$LOCKER'" >/dev/null 2>&1 || true
-}
+# unlock_counters: end the session that locks chatkit_session_hits, if
+# there is one.
+unlock_counters() { pg_release chatkit-gate-locker; }
 
 teardown() {
 	unlock_counters
@@ -266,17 +263,10 @@ teardown() {
 	user_with_session
 	# The counters locked, every check stops at its upsert; once the
 	# lock goes, all 16 race for one row that none has made yet.
-	PGAPPNAME=$LOCKER _pg_psql chatkit postgres \
-		-c "begin; lock table chatkit_session_hits in exclusive mode;
-		    select pg_sleep(40); commit" </dev/null >/dev/null 2>&1 3>&- &
-	for ((i = 0; i < 200; i++)); do
-		n=$(pg_sql "select count(*) from pg_locks l join pg_class c on c.oid = l.relation
-			     where c.relname = 'chatkit_session_hits' and l.granted
-			       and l.mode = 'ExclusiveLock'")
-		((n == 1)) && break
-		sleep 0.05
-	done
-	((n == 1)) || fail "chatkit_session_hits could not be locked"
+	pg_hold chatkit-gate-locker 40 'lock table chatkit_session_hits in exclusive mode' \
+		"select count(*) from pg_locks l join pg_class c on c.oid = l.relation
+		  where c.relname = 'chatkit_session_hits' and l.granted
+		    and l.mode = 'ExclusiveLock'"
 	echo "select outcome from chatkit_check_session(:'tok', null, 10)" \
 		>"$BATS_TEST_TMPDIR/check.sql"
 	for i in $(seq 16); do

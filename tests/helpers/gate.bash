@@ -1,6 +1,6 @@
 # gate.bash: the program in the FastCGI AUTHORIZER role, and the web
 # servers that put it in front of a ChatKit server. Load after
-# helpers/common and helpers/session:
+# helpers/common, helpers/session and helpers/pglock:
 #
 #   gate_call --token "$session_id"       one AUTHORIZER request to the
 #   assert_status 200                     file's FastCGI process
@@ -219,33 +219,19 @@ server_session() {
 	session_expires=$(json_field .session.expiresAt)
 }
 
-# lock_hits ID: a psql session of its own holds the request counter row
-# of session ID (15 s at most), so the gate's check waits on it; returns
-# once the lock is held (5 s at most).
+# lock_hits ID: the request counter row of session ID held (15 s at
+# most, helpers/pglock.bash), so the gate's check waits on it.
 lock_hits() {
-	local i
-	PGAPPNAME=chatkit-test-hits _pg_psql chatkit postgres -v "t=$1" \
-		<<-'SQL' >/dev/null 2>&1 3>&- &
-		begin;
-		select 1 from chatkit_session_hits h join chatkit_sessions c
-		    on c.id = h.session_id where c.session_token = :'t' for update;
-		select pg_sleep(15);
-		commit;
-	SQL
-	for ((i = 0; i < 100; i++)); do
-		[[ $(pg_sql "select count(*) from pg_stat_activity
-			where application_name = 'chatkit-test-hits'
-			  and query like '%pg_sleep%'") == 1 ]] && return 0
-		sleep 0.05
-	done
-	die "the request counter could not be locked"
+	pg_hold chatkit-test-hits 15 \
+		"select 1 from chatkit_session_hits h join chatkit_sessions c
+		    on c.id = h.session_id where c.session_token = :'t' for update" \
+		"select count(*) from pg_stat_activity
+		  where application_name = 'chatkit-test-hits' and query like '%pg_sleep%'" \
+		-v "t=$1"
 }
 
 # unlock_hits: end lock_hits's session.
-unlock_hits() {
-	pg_sql "select pg_terminate_backend(pid) from pg_stat_activity
-		where application_name = 'chatkit-test-hits'" >/dev/null 2>&1 || true
-}
+unlock_hits() { pg_release chatkit-test-hits; }
 
 # assert_json_refusal STATUS TITLE: a refusal as the client gets it
 # through the server: status, JSON body and type, Cache-Control.
