@@ -16,6 +16,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/session
+load helpers/timeout
 load helpers/lookup
 
 @test "the namespace's resolver never answers for db.chatkit.test and knows pg.chatkit.test" {

@@ -4,6 +4,8 @@
 # loopback nameserver that takes queries and never answers, and
 # /etc/hosts names localhost and $NAMED_HOST; in FastCGI mode one
 # long-lived process, started in that namespace, whose connection is kept.
+# Load after helpers/common, helpers/session and helpers/timeout
+# (unavailable_within).
 
 SILENT_HOST=db.chatkit.test # not in the namespace's hosts file: DNS
 NAMED_HOST=pg.chatkit.test  # in it, as 127.0.0.1
@@ -119,23 +121,6 @@ url() {
 	printf 'host=%s port=%s dbname=chatkit user=chatkit' "$host" "$PG_TEST_PORT"
 	(($# == 0)) || printf ' %s' "$@"
 	printf '\n'
-}
-
-# unavailable_within MS [cgi_call ARGS...]: a valid request gets 503 with
-# Retry-After in at most MS milliseconds; sets took (ms). Without the
-# bound the resolver's own timeouts (5 s, 2 tries) decide, and cgi_call
-# gives up after 25 s.
-unavailable_within() {
-	local limit=$1 tok start
-	shift
-	tok=$(valid_token "$user") || die "could not mint a token for $user" || return
-	start=$(now_ms)
-	CGI_TIMEOUT=25 cgi_call --token "$tok" "$@"
-	took=$(($(now_ms) - start))
-	assert_error 503 'Service Unavailable'
-	assert_header Retry-After '^[0-9]+$'
-	((took <= limit)) ||
-		fail "the answer took $took ms, more than $limit ms"
 }
 
 # fcgi_children_fds: "CHILDREN FDS" of the file's FastCGI process.

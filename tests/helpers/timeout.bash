@@ -1,17 +1,21 @@
 # timeout.bash: a request that waits for a database that does not
-# answer (cgi-timeout.bats, pgbouncer-timeout.bats, fcgi-persistent.bats).
-# Load after helpers/common, helpers/session, helpers/pglock and
-# helpers/pgstop.
+# answer (cgi-timeout.bats, pgbouncer-timeout.bats, fcgi-persistent.bats,
+# and the name lookups' files through helpers/lookup). Load after
+# helpers/common, helpers/session, helpers/pglock and helpers/pgstop
+# (unavailable_within alone needs only the first two).
 
-# unavailable_within MS [cgi_call ARGS...]: a valid request gets 503 with
-# Retry-After in at most MS milliseconds; sets took (ms). The bounds leave
-# room for a loaded machine; without a timeout the request would wait for
-# the lock (40 s) and cgi_call would stop it after 25 s.
+# unavailable_within MS [cgi_call ARGS...]: a valid request of $user gets
+# 503 with Retry-After in at most MS milliseconds (the token is minted
+# before the clock starts); sets took (ms). The bounds leave room for a
+# loaded machine; without a timeout the request would wait for the lock
+# (40 s) or the resolver's own timeouts, and cgi_call would stop it
+# after 25 s.
 unavailable_within() {
-	local limit=$1 start
+	local limit=$1 tok start
 	shift
+	tok=$(valid_token "$user") || die "could not mint a token for $user" || return
 	start=$(now_ms)
-	CGI_TIMEOUT=25 session_call "$user" "$@"
+	CGI_TIMEOUT=25 cgi_call --token "$tok" "$@"
 	took=$(($(now_ms) - start))
 	assert_error 503 'Service Unavailable'
 	assert_header Retry-After '^[0-9]+$'
