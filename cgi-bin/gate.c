@@ -6,30 +6,13 @@
 #include <strings.h>
 
 #include "gate.h"
+#include "handler.h"
 #include "log.h"
 #include "store.h"
 #include "uuid.h"
 
 #define CHALLENGE "Bearer realm=\"chatkit-session\", error=\"invalid_token\""
 #define SESSION_LOGGED 8 /* characters of a session id the log shows */
-
-/* What the client is told of each store result: a status and a sentence. */
-static const struct {
-	enum status status;
-	const char *message; /* NULL: the status's own sentence */
-} check_answers[STORE__MAX] = {
-    {ST_OK, NULL}, /* STORE_OK */
-    {ST_UNAUTHORIZED,
-	"The ChatKit session is unknown, expired or revoked; get a new "
-	"one."},				/* STORE_NO_SESSION */
-    {ST_FORBIDDEN, "User role not found"},	/* STORE_NO_USER */
-    {ST_FORBIDDEN, "User account is inactive"}, /* STORE_INACTIVE */
-    {ST_FORBIDDEN, "User role not allowed"},	/* STORE_ROLE_DENIED */
-    {ST_TOO_MANY, NULL},			/* STORE_RATE_LIMITED */
-    {ST_UNAVAILABLE, NULL},			/* STORE_UNAVAILABLE */
-    {ST_UNAVAILABLE, NULL},			/* STORE_TIMEOUT */
-    {ST_INTERNAL, NULL},			/* STORE_ERROR */
-};
 
 /* The Variable- lines of a session that passed: what the server hands on. */
 static const struct {
@@ -76,7 +59,6 @@ gate_check(const struct config *cfg, struct store *db,
 	struct session_check c;
 	struct check_query q;
 	char id[UUID_TEXT_SIZE] = "";
-	enum store_result sr;
 	enum status st;
 	size_t i;
 
@@ -118,12 +100,7 @@ gate_check(const struct config *cfg, struct store *db,
 	    .nroles = cfg->roles.n,
 	    .rate = cfg->session_rate,
 	    .timeout = cfg->db_timeout};
-	if ((sr = store_check_session(db, &q, &c, &e)) >= STORE__MAX)
-		sr = STORE_ERROR;
-	st = check_answers[sr].status;
-	if (check_answers[sr].message != NULL)
-		snprintf(resp->message, sizeof(resp->message), "%s",
-		    check_answers[sr].message);
+	st = store_answer(resp, store_check_session(db, &q, &c, &e));
 	if (st == ST_TOO_MANY) {
 		resp->retry_after = c.retry_after;
 		snprintf(resp->message, sizeof(resp->message),

@@ -33,9 +33,11 @@ static const struct {
 	enum status status;
 	const char *message; /* NULL: the status's own sentence */
 } store_answers[STORE__MAX] = {
-    {ST_OK, NULL},			   /* STORE_OK */
-    {ST_INTERNAL, NULL},		   /* STORE_NO_SESSION: gate only */
-    {ST_FORBIDDEN, "User role not found"}, /* STORE_NO_USER */
+    {ST_OK, NULL}, /* STORE_OK */
+    {ST_UNAUTHORIZED,
+	"The ChatKit session is unknown, expired or revoked; get a new "
+	"one."}, /* STORE_NO_SESSION: the gate's check only */
+    {ST_FORBIDDEN, "User role not found"},	/* STORE_NO_USER */
     {ST_FORBIDDEN, "User account is inactive"}, /* STORE_INACTIVE */
     {ST_FORBIDDEN, "User role not allowed"},	/* STORE_ROLE_DENIED */
     {ST_TOO_MANY, NULL},			/* STORE_RATE_LIMITED */
@@ -44,11 +46,7 @@ static const struct {
     {ST_INTERNAL, NULL},			/* STORE_ERROR */
 };
 
-/*
- * The answer to a store result: returns its status and sets resp's
- * message when the table has a sentence for it.
- */
-static enum status
+enum status
 store_answer(struct response *resp, enum store_result sr)
 {
 	if (sr >= STORE__MAX)

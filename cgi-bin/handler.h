@@ -8,6 +8,7 @@
 #include "config.h"
 #include "request.h"
 #include "response.h"
+#include "store.h"
 
 struct store;
 struct auth;
@@ -22,5 +23,11 @@ struct auth;
  */
 enum status handle(const struct config *cfg, struct store *db,
     struct auth *auth, struct request *req, time_t now, struct response *resp);
+
+/*
+ * The answer to a store result, the endpoint's and the gate's: returns
+ * its status and sets resp's message when there is a sentence for it.
+ */
+enum status store_answer(struct response *resp, enum store_result sr);
 
 #endif
