@@ -52,24 +52,13 @@ gate_apache_site() {
 	rm -f "$tmp"
 }
 
-# gate_pool_start ADDRESS SIZE PROGRAM CONFIG PIDFILE LOG: SIZE processes
-# of PROGRAM accepting on 127.0.0.1:ADDRESS (a port: Apache's
-# mod_authnz_fcgi reaches its authorizer over TCP only) or on the Unix
-# socket ADDRESS (a path, for lighttpd), forked by spawn-fcgi as
-# $HTTPD_USER when root, from a clean environment holding only
-# CHATKIT_CONFIG=CONFIG: an authorizer gets nothing from the server's
-# SetEnv. Their pids go to PIDFILE, spawn-fcgi's output to LOG.
+# gate_pool_start ADDRESS SIZE PROGRAM CONFIG PIDFILE LOG: httpd_pool_spawn's
+# pool on 127.0.0.1:ADDRESS (a port: Apache's mod_authnz_fcgi reaches its
+# authorizer over TCP only) or on the Unix socket ADDRESS (a path, for
+# lighttpd), with CHATKIT_CONFIG=CONFIG: an authorizer gets nothing from
+# the server's SetEnv.
 gate_pool_start() {
-	local size=$2 program=$3 config=$4 pidfile=$5 log=$6
-	local -a listen=(-a 127.0.0.1 -p "$1")
-	[[ $1 != /* ]] || listen=(-s "$1" -M 0600)
-	command -v spawn-fcgi >/dev/null || die "spawn-fcgi is not installed" || return
-	# Made here, for the pool's user to write.
-	: >"$pidfile" && _httpd_chown "$pidfile" || return
-	run_as "$HTTPD_USER" "${_HTTPD_ENV[@]}" "CHATKIT_CONFIG=$config" spawn-fcgi \
-		"${listen[@]}" -F "$size" -P "$pidfile" -- "$program" \
-		</dev/null >"$log" 2>&1 3>&- ||
-		{ cat "$log" >&2; die "spawn-fcgi failed on $1"; return; }
+	httpd_pool_spawn "$1" "$2" "$3" "$5" "$6" "CHATKIT_CONFIG=$4"
 }
 
 # standin_start PORT LOGFILE OUT: scripts/chatkit-standin on

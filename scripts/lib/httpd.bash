@@ -190,17 +190,31 @@ httpd_start() {
 	die "$HTTPD_KIND did not start and answer within ${HTTPD_START_TIMEOUT}s (see logs above)"
 }
 
-# _httpd_pool_start: HTTPD_POOL_SIZE processes of $HTTPD_CGI accepting on
-# $HTTPD_RUNDIR/chatkit-session.sock, forked by spawn-fcgi (as
-# $HTTPD_USER when root), their pids in $HTTPD_RUNDIR/pool.pid. The
-# settings come from the server as FastCGI params, as in a deployment.
-_httpd_pool_start() {
+# httpd_pool_spawn ADDRESS SIZE PROGRAM PIDFILE LOG [NAME=VALUE...]:
+# SIZE processes of PROGRAM forked by spawn-fcgi (as $HTTPD_USER when
+# root), accepting on the Unix socket ADDRESS (a path; mode 0600) or on
+# 127.0.0.1:ADDRESS (a port), from the server's clean environment and
+# NAME=VALUE. Their pids go to PIDFILE (made here, for the pool's user
+# to write), spawn-fcgi's output to LOG.
+httpd_pool_spawn() {
+	local size=$2 program=$3 pidfile=$4 log=$5
+	local -a listen=(-a 127.0.0.1 -p "$1")
+	[[ $1 != /* ]] || listen=(-s "$1" -M 0600)
 	command -v spawn-fcgi >/dev/null || die "spawn-fcgi is not installed" || return
-	run_as "$HTTPD_USER" "${_HTTPD_ENV[@]}" spawn-fcgi \
-		-s "$HTTPD_RUNDIR/chatkit-session.sock" -M 0600 \
-		-F "${HTTPD_POOL_SIZE:-4}" -P "$HTTPD_RUNDIR/pool.pid" -- "$HTTPD_CGI" \
-		</dev/null >"$HTTPD_DIR/pool.out" 2>&1 3>&- ||
-		{ cat "$HTTPD_DIR/pool.out" >&2; die "spawn-fcgi failed"; return; }
+	: >"$pidfile" && _httpd_chown "$pidfile" || return
+	run_as "$HTTPD_USER" "${_HTTPD_ENV[@]}" "${@:6}" spawn-fcgi \
+		"${listen[@]}" -F "$size" -P "$pidfile" -- "$program" \
+		</dev/null >"$log" 2>&1 3>&- ||
+		{ cat "$log" >&2; die "spawn-fcgi failed on $1"; return; }
+}
+
+# _httpd_pool_start: HTTPD_POOL_SIZE processes of $HTTPD_CGI accepting on
+# $HTTPD_RUNDIR/chatkit-session.sock, their pids in $HTTPD_RUNDIR/pool.pid.
+# The settings come from the server as FastCGI params, as in a
+# deployment.
+_httpd_pool_start() {
+	httpd_pool_spawn "$HTTPD_RUNDIR/chatkit-session.sock" "${HTTPD_POOL_SIZE:-4}" \
+		"$HTTPD_CGI" "$HTTPD_RUNDIR/pool.pid" "$HTTPD_DIR/pool.out"
 }
 
 # httpd_has_pool: true for the kinds whose FastCGI processes are a pool
